@@ -1,0 +1,5 @@
+//! One Blosc chunk ⇄ blocks ⇄ streams.
+
+mod error;
+
+pub use error::Error;

@@ -1,0 +1,1 @@
+//! Detector-correction filters: pure functions on frames and stacks.

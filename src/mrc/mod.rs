@@ -1,0 +1,1 @@
+//! The MRC2014 header and the extended-header metadata.

@@ -1,0 +1,1 @@
+//! The MRCZ container: frames ⇄ Blosc chunks.

@@ -108,8 +108,9 @@ pub enum Warning {
         /// The four bytes found.
         found: [u8; 4],
     },
-    /// NLABL was outside 0..=10 (old python-mrcz wrote it in machine order, so big-endian files
-    /// claim 16 777 216 labels) and was clamped.
+    /// NLABL was outside 0..=10. Old python-mrcz wrote it in machine order, so its big-endian
+    /// files claim 16 777 216 labels: when the byte-swapped value is in 0..=10 it is used,
+    /// otherwise the value is clamped to 0..=10.
     NlablClamped {
         /// NLABL as found.
         found: i32,
@@ -254,7 +255,7 @@ pub struct Header {
     pub machst: [u8; 4],
     /// RMS (byte 216): RMS deviation from DMEAN; negative means undetermined.
     pub rms: f32,
-    /// NLABL (byte 220): labels in use, 0..=10 (clamped by [`parse`](Header::parse)).
+    /// NLABL (byte 220): labels in use, 0..=10 (see [`Warning::NlablClamped`]).
     pub nlabl: i32,
     /// The ten 80-byte labels (bytes 224–1023), raw.
     pub labels: [[u8; 80]; 10],
@@ -492,7 +493,14 @@ impl Header {
             warnings.push(Warning::MissingMapId { found: map });
         }
         let raw_nlabl = r.i32(OFF_NLABL);
-        let nlabl = raw_nlabl.clamp(0, N_LABELS as i32);
+        let nlabl = if (0..=N_LABELS as i32).contains(&raw_nlabl) {
+            raw_nlabl
+        } else if (0..=N_LABELS as i32).contains(&raw_nlabl.swap_bytes()) {
+            // python-mrcz < 0.6.0 wrote NLABL in machine order into big-endian files.
+            raw_nlabl.swap_bytes()
+        } else {
+            raw_nlabl.clamp(0, N_LABELS as i32)
+        };
         if nlabl != raw_nlabl {
             warnings.push(Warning::NlablClamped {
                 found: raw_nlabl,

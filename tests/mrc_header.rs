@@ -888,3 +888,230 @@ fn problem_display_is_one_line() {
     assert!(s.ends_with("[check 1]"), "{s}");
     assert!(!s.contains('\n'));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Real headers written by python-mrcz 0.6.0 (python-blosc 1.11.4), 6 × 8 × 3 sections:
+// `writeMRC(a, f, meta={"a": nan, "b": [0, 1, 2], "é": "ü"}, pixelsize=[1.5, 1.25, 1.0],
+// compressor='zstd', voltage=300.0, C3=2.7, gain=0.5)`, `writeMRC(a, f, endian='be',
+// compressor='lz4')`, `writeMRC(a.astype(int8), f, endian='be')` and
+// `writeMRC(list(a.astype(uint16)), f)`.
+
+/// First 1024 bytes of `le_zstd.mrcz` (1460 bytes), as runs of non-zero bytes.
+const PY_LE_ZSTD_F32: &[(usize, &[u8])] = &[
+    (0, &[0x06]),
+    (4, &[0x08]),
+    (8, &[0x03]),
+    (12, &[0x72, 0x17]),
+    (42, &[0xc0, 0x40]),
+    (46, &[0x20, 0x41]),
+    (50, &[0x90, 0x40]),
+    (54, &[0xb4, 0x42]),
+    (58, &[0xb4, 0x42]),
+    (62, &[0xb4, 0x42, 0x01]),
+    (68, &[0x02]),
+    (72, &[0x03]),
+    (78, &[0x48, 0xc2]),
+    (82, &[0x40, 0xc0]),
+    (86, &[0xd4, 0xc1]),
+    (92, &[0x2e]),
+    (104, &[0x6a, 0x73, 0x6f, 0x6e]),
+    (134, &[0x96, 0x43, 0xcd, 0xcc, 0x2c, 0x40]),
+    (143, &[0x3f, 0x86, 0x01]),
+    (208, &[0x4d, 0x41, 0x50, 0x20, 0x44, 0x41]),
+    (220, &[0x01]),
+    (224, &[0x4d, 0x52, 0x43, 0x5a, 0x30, 0x2e, 0x36, 0x2e, 0x30]),
+];
+const PY_LE_ZSTD_F32_LEN: u64 = 1460;
+/// Its extended header (NSYMBT = 46).
+const PY_LE_ZSTD_F32_JSON: &str = r#"{"a": NaN, "b": [0, 1, 2], "\u00e9": "\u00fc"}"#;
+
+/// First 1024 bytes of `be_lz4.mrcz` (1482 bytes).
+const PY_BE_LZ4_F32: &[(usize, &[u8])] = &[
+    (3, &[0x06]),
+    (7, &[0x08]),
+    (11, &[0x03]),
+    (14, &[0x07, 0xd2]),
+    (
+        40,
+        &[
+            0x3f, 0x19, 0x99, 0x9a, 0x3f, 0x4c, 0xcc, 0xcd, 0x3e, 0x99, 0x99, 0x9a, 0x42, 0xb4,
+        ],
+    ),
+    (56, &[0x42, 0xb4]),
+    (60, &[0x42, 0xb4]),
+    (67, &[0x01]),
+    (71, &[0x02]),
+    (75, &[0x03, 0xc2, 0x48]),
+    (80, &[0xc0, 0x40]),
+    (84, &[0xc1, 0xd4]),
+    (140, &[0x3f, 0x80]),
+    (150, &[0x01, 0xca]),
+    (208, &[0x4d, 0x41, 0x50, 0x20, 0x11, 0x11]),
+    (
+        223,
+        &[0x01, 0x4d, 0x52, 0x43, 0x5a, 0x30, 0x2e, 0x36, 0x2e, 0x30],
+    ),
+];
+const PY_BE_LZ4_F32_LEN: u64 = 1482;
+
+/// First 1024 bytes of `be_i8.mrc` (1168 bytes).
+const PY_BE_PLAIN_I8: &[(usize, &[u8])] = &[
+    (3, &[0x06]),
+    (7, &[0x08]),
+    (11, &[0x03]),
+    (
+        40,
+        &[
+            0x3f, 0x19, 0x99, 0x9a, 0x3f, 0x4c, 0xcc, 0xcd, 0x3e, 0x99, 0x99, 0x9a, 0x42, 0xb4,
+        ],
+    ),
+    (56, &[0x42, 0xb4]),
+    (60, &[0x42, 0xb4]),
+    (67, &[0x01]),
+    (71, &[0x02]),
+    (75, &[0x03, 0xc2, 0x48]),
+    (80, &[0xc0, 0x40]),
+    (84, &[0xc1, 0xd4]),
+    (140, &[0x3f, 0x80]),
+    (208, &[0x4d, 0x41, 0x50, 0x20, 0x11, 0x11]),
+    (
+        223,
+        &[0x01, 0x4d, 0x52, 0x43, 0x5a, 0x30, 0x2e, 0x36, 0x2e, 0x30],
+    ),
+];
+const PY_BE_PLAIN_I8_LEN: u64 = 1168;
+
+/// First 1024 bytes of `le_list_u16.mrc` (1312 bytes): a list of 2-D frames, so MZ = 1.
+const PY_LE_LIST_U16: &[(usize, &[u8])] = &[
+    (0, &[0x06]),
+    (4, &[0x08]),
+    (8, &[0x03]),
+    (12, &[0x06]),
+    (36, &[0x01]),
+    (
+        40,
+        &[
+            0x9a, 0x99, 0x19, 0x3f, 0xcd, 0xcc, 0x4c, 0x3f, 0x9a, 0x99, 0x99, 0x3e,
+        ],
+    ),
+    (54, &[0xb4, 0x42]),
+    (58, &[0xb4, 0x42]),
+    (62, &[0xb4, 0x42, 0x01]),
+    (68, &[0x02]),
+    (72, &[0x03]),
+    (
+        77,
+        &[
+            0xce, 0x7f, 0x47, 0x00, 0xfd, 0x7f, 0x47, 0x00, 0xcb, 0xff, 0x46,
+        ],
+    ),
+    (142, &[0x80, 0x3f]),
+    (208, &[0x4d, 0x41, 0x50, 0x20, 0x44, 0x41]),
+    (220, &[0x01]),
+    (224, &[0x4d, 0x52, 0x43, 0x5a, 0x30, 0x2e, 0x36, 0x2e, 0x30]),
+];
+const PY_LE_LIST_U16_LEN: u64 = 1312;
+
+fn from_runs(runs: &[(usize, &[u8])]) -> [u8; HEADER_LEN] {
+    let mut b = [0u8; HEADER_LEN];
+    for (at, run) in runs {
+        b[*at..*at + run.len()].copy_from_slice(run);
+    }
+    b
+}
+
+fn assert_close3(a: [f32; 3], b: [f32; 3]) {
+    for i in 0..3 {
+        assert!((a[i] - b[i]).abs() < 1e-6, "{a:?} vs {b:?}");
+    }
+}
+
+#[test]
+fn real_python_mrcz_le_zstd() {
+    let b = from_runs(PY_LE_ZSTD_F32);
+    let (h, w) = Header::parse(&b).unwrap();
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(h.endian, Endian::Little);
+    assert_eq!(
+        (h.nx, h.ny, h.nz, h.mode, h.compressor_id),
+        (6, 8, 3, Mode::Float32, 6)
+    );
+    assert_eq!((h.mx, h.my, h.mz, h.nversion, h.rms), (0, 0, 0, 0, 0.0));
+    // pixelsize=[z, y, x] = [1.5, 1.25, 1.0].
+    assert!(h.uses_python_mrcz_cell());
+    assert_eq!(h.voxel_size(), [1.0, 1.25, 1.5]);
+    assert_eq!((h.voltage, h.c3, h.gain), (300.0, 2.7, 0.5));
+    assert_eq!((h.dmin, h.dmax, h.dmean), (-50.0, -3.0, -26.5));
+    assert_eq!(h.nsymbt as usize, PY_LE_ZSTD_F32_JSON.len());
+    assert_eq!(&h.exttyp, b"json");
+    // The chunks end exactly at EOF.
+    assert_eq!(h.data_offset() + h.packed_bytes as u64, PY_LE_ZSTD_F32_LEN);
+    assert_eq!(h.mrcz_version(), Some((0, 6, 0)));
+    assert_eq!(h.python_mrcz_slices(), 0);
+    assert_eq!(h.to_bytes(), b);
+    let m = Metadata::parse(h.exttyp, PY_LE_ZSTD_F32_JSON.as_bytes().to_vec()).unwrap();
+    assert_eq!(
+        m.value(),
+        Some(&serde_json::json!({"a": null, "b": [0, 1, 2], "é": "ü"}))
+    );
+    assert_eq!(m.to_bytes(), PY_LE_ZSTD_F32_JSON.as_bytes());
+    // Compressed: only NVERSION is invalid.
+    assert_eq!(
+        invalid_checks(&h, Some(PY_LE_ZSTD_F32_LEN), None),
+        vec![Check::Version]
+    );
+}
+
+#[test]
+fn real_python_mrcz_big_endian() {
+    for (runs, len, mode, id) in [
+        (PY_BE_LZ4_F32, PY_BE_LZ4_F32_LEN, Mode::Float32, 2),
+        (PY_BE_PLAIN_I8, PY_BE_PLAIN_I8_LEN, Mode::Int8, 0),
+    ] {
+        let mut b = from_runs(runs);
+        let (h, w) = Header::parse(&b).unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(h.endian, Endian::Big);
+        assert_eq!(
+            (h.nx, h.ny, h.nz, h.mode, h.compressor_id),
+            (6, 8, 3, mode, id)
+        );
+        assert_close3(h.voxel_size(), [0.1; 3]);
+        assert_eq!(h.gain, 1.0);
+        assert_eq!(h.nlabl, 1);
+        if id == 0 {
+            assert_eq!(h.data_offset() + h.data_bytes().unwrap(), len);
+            h.check_file_len(len).unwrap();
+        } else {
+            assert_eq!(h.data_offset() + h.packed_bytes as u64, len);
+        }
+        assert_eq!(h.to_bytes(), b);
+        // Stamp zeroed: MODE 0 / 2002 defeat python-mrcz's own fallback, not ours.
+        b[212..216].fill(0);
+        let (z, w) = Header::parse(&b).unwrap();
+        assert_eq!(z.endian, Endian::Big);
+        assert_eq!(w.len(), 1);
+        assert_eq!((z.nx, z.ny, z.nz, z.mode), (6, 8, 3, mode));
+    }
+}
+
+#[test]
+fn real_python_mrcz_frame_list() {
+    let b = from_runs(PY_LE_LIST_U16);
+    let (h, _) = Header::parse(&b).unwrap();
+    assert_eq!((h.mode, h.mz), (Mode::Uint16, 1));
+    assert_eq!(h.python_mrcz_slices(), 1);
+    // CELLA z = 0.1 × NZ although MZ = 1: python-mrcz's convention wins in its own files.
+    assert_close3(h.voxel_size(), [0.1; 3]);
+    assert_eq!(
+        h.data_offset() + h.data_bytes().unwrap(),
+        PY_LE_LIST_U16_LEN
+    );
+    assert_eq!(h.to_bytes(), b);
+    // An MRC2014 file with the same MZ = 1 but MX = NX uses CELLA / MZ.
+    let mut m = h.clone();
+    m.mx = 6;
+    m.my = 8;
+    assert!(!m.uses_python_mrcz_cell());
+    assert_close3(m.voxel_size(), [0.1, 0.1, 0.3]);
+}

@@ -711,10 +711,19 @@ impl Header {
         }
     }
 
-    /// The sampling divisor of one axis: M if positive, else N (python-mrcz's convention), else 1.
+    /// True for headers written by python-mrcz ≥ 0.5: label 0 is an MRCZ version and MX = MY = 0.
+    /// Their CELLA is always pixel size × (NX, NY, NZ), whatever MZ says (python-mrcz ≤ 0.4.1
+    /// wrote M = N, which gives the same result).
+    pub fn uses_python_mrcz_cell(&self) -> bool {
+        self.mx == 0 && self.my == 0 && self.mrcz_version().is_some()
+    }
+
+    /// The sampling divisor of one axis: M if positive, else N (python-mrcz's convention), else 1;
+    /// always N for python-mrcz's own files.
     fn divisors(&self) -> [f32; 3] {
+        let python = self.uses_python_mrcz_cell();
         let d = |m: i32, n: i32| {
-            if m > 0 {
+            if m > 0 && !python {
                 m as f32
             } else if n > 0 {
                 n as f32
@@ -732,6 +741,8 @@ impl Header {
     /// The voxel size (x, y, z) in Å: CELLA / (MX, MY, MZ) per MRC2014. An axis whose M is 0 or
     /// negative (python-mrcz leaves MX = MY = 0 and writes MZ = 0) falls back to CELLA / N, which
     /// is how python-mrcz always computes its pixel size; if N is not positive either, CELLA.
+    /// Files python-mrcz wrote ([`uses_python_mrcz_cell`](Header::uses_python_mrcz_cell)) use
+    /// CELLA / N on every axis: there MZ = 1 means "list of frames", not a Z sampling of 1.
     pub fn voxel_size(&self) -> [f32; 3] {
         let d = self.divisors();
         [

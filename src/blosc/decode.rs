@@ -135,9 +135,10 @@ pub fn decompress_into(chunk: &[u8], dst: &mut [u8], limits: &Limits) -> Result<
 /// allocated, so a chunk claiming more than its body can hold fails without allocating.
 pub fn decompress(chunk: &[u8], limits: &Limits) -> Result<Vec<u8>, Error> {
     let (hdr, body) = check(chunk, limits)?;
+    // Zeroed allocation: large buffers come straight from the OS without a memset.
     let mut dst = match body {
         Body::Memcpyed(raw) => return Ok(raw.to_vec()),
-        // Zeroed allocation: large buffers come straight from the OS without a memset.
+        Body::Repeated([]) => return Ok(vec![0u8; hdr.nbytes]),
         _ => vec![0u8; hdr.nbytes],
     };
     write_body(chunk, &body, &mut dst, limits)?;

@@ -13,4 +13,17 @@ pub enum Error {
     /// The chunk would decode to more bytes than allowed.
     #[error("Blosc chunk too large: {0}")]
     TooLarge(String),
+    /// The caller's arguments cannot work (destination of the wrong length, invalid parameters).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+/// Shorthand for [`Error::Corrupt`].
+pub(crate) fn corrupt(msg: impl Into<String>) -> Error {
+    Error::Corrupt(msg.into())
+}
+
+/// Shorthand for [`Error::Unsupported`].
+pub(crate) fn unsupported(msg: impl Into<String>) -> Error {
+    Error::Unsupported(msg.into())
 }

@@ -2,6 +2,25 @@
 //!
 //! This is the only place a compression crate is named: zstd through `zrip`, lz4 through
 //! `lz4_flex`, zlib through `miniz_oxide`, and BloscLZ implemented here.
+//!
+//! The chunk layer ([`crate::blosc`]) calls [`decode`] and [`encode`] once per stream, with a
+//! per-thread [`Contexts`] holding every codec's reusable state.
+//!
+//! # Compression levels
+//!
+//! Blosc levels are 0..=9 (0 = store, handled by the chunk layer). Per codec:
+//!
+//! | codec | level used |
+//! |---|---|
+//! | zstd | zrip level `min(clevel, 4)` (zrip has no levels above 4; c-blosc uses `2*clevel - 1`) |
+//! | lz4, lz4hc | lz4_flex's single mode (no acceleration or HC levels; lz4hc writes the LZ4 format) |
+//! | zlib | miniz_oxide level = clevel |
+//! | blosclz | this crate's greedy encoder (one mode) |
+
+mod blosclz;
+mod lz4;
+mod zlib;
+mod zstd;
 
 use std::fmt;
 use std::str::FromStr;
@@ -87,5 +106,128 @@ impl FromStr for Codec {
             .ok_or_else(|| {
                 format!("unknown codec '{s}' (expected blosclz, lz4, lz4hc, zlib or zstd)")
             })
+    }
+}
+
+impl Codec {
+    /// The 3-bit `compformat` stored in bits 5–7 of a Blosc flags byte (0 blosclz, 1 lz4 and
+    /// lz4hc, 2 snappy, 3 zlib, 4 zstd).
+    pub fn compformat(self) -> u8 {
+        match self {
+            Codec::BloscLz => 0,
+            Codec::Lz4 | Codec::Lz4Hc => 1,
+            Codec::Snappy => 2,
+            Codec::Zlib => 3,
+            Codec::Zstd => 4,
+        }
+    }
+
+    /// The codec of a `compformat` (flags bits 5–7); lz4hc reads as [`Codec::Lz4`] since both
+    /// share one format. `None` for 5..=7 (Blosc2 uses 6 and 7 for codecs named elsewhere).
+    pub fn from_compformat(compformat: u8) -> Option<Codec> {
+        Some(match compformat {
+            0 => Codec::BloscLz,
+            1 => Codec::Lz4,
+            2 => Codec::Snappy,
+            3 => Codec::Zlib,
+            4 => Codec::Zstd,
+            _ => return None,
+        })
+    }
+
+    /// The codec of a Blosc2 `compcode` (header byte 22, API codes: 0 blosclz, 1 lz4, 2 lz4hc,
+    /// 3 snappy, 4 zlib, 5 zstd). `None` for plugin codecs.
+    pub fn from_blosc2_compcode(code: u8) -> Option<Codec> {
+        Some(match code {
+            0 => Codec::BloscLz,
+            1 => Codec::Lz4,
+            2 => Codec::Lz4Hc,
+            3 => Codec::Snappy,
+            4 => Codec::Zlib,
+            5 => Codec::Zstd,
+            _ => return None,
+        })
+    }
+}
+
+/// Why one codec stream could not be decoded or encoded (the chunk layer adds where).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CodecError(pub(crate) String);
+
+impl CodecError {
+    fn new(msg: impl Into<String>) -> Self {
+        CodecError(msg.into())
+    }
+}
+
+/// Reusable per-thread state of every codec: contexts, hash tables and scratch buffers.
+///
+/// Created empty; each member is allocated on first use and kept for the next stream.
+#[derive(Default)]
+pub(crate) struct Contexts {
+    zstd_decoder: Option<zrip::DecompressContext>,
+    zstd_encoder: Option<zrip::CompressContext>,
+    lz4_table: Option<lz4_flex::block::CompressTable>,
+    zlib_decoder: Option<Box<miniz_oxide::inflate::core::DecompressorOxide>>,
+    zlib_encoder: Option<Box<miniz_oxide::deflate::core::CompressorOxide>>,
+    blosclz_table: Vec<u32>,
+    /// Codec output before it is copied where it belongs.
+    tmp: Vec<u8>,
+}
+
+/// Decodes one stream of `codec` into `dst`, which it must fill exactly.
+pub(crate) fn decode(
+    codec: Codec,
+    src: &[u8],
+    dst: &mut [u8],
+    ctx: &mut Contexts,
+) -> Result<(), CodecError> {
+    match codec {
+        Codec::BloscLz => blosclz::decompress(src, dst),
+        Codec::Lz4 | Codec::Lz4Hc => lz4::decompress(src, dst),
+        Codec::Zlib => {
+            let state = ctx.zlib_decoder.get_or_insert_with(Default::default);
+            zlib::decompress(src, dst, state)
+        }
+        Codec::Zstd => {
+            let state = ctx.zstd_decoder.get_or_insert_with(Default::default);
+            zstd::decompress(src, dst, state, &mut ctx.tmp)
+        }
+        Codec::Snappy => Err(CodecError::new("codec snappy is not supported")),
+    }
+}
+
+/// The zrip level used for a Blosc level (1..=9): `min(clevel, 4)`.
+pub(crate) fn zstd_level(clevel: u8) -> i32 {
+    i32::from(clevel.clamp(1, 4))
+}
+
+/// Encodes `src` with `codec` at Blosc level `level` (1..=9) and appends the stream to `out` if
+/// it is at most `limit` bytes long; returns whether it did (`out` is unchanged otherwise).
+pub(crate) fn encode(
+    codec: Codec,
+    level: u8,
+    src: &[u8],
+    out: &mut Vec<u8>,
+    limit: usize,
+    ctx: &mut Contexts,
+) -> Result<bool, CodecError> {
+    match codec {
+        Codec::BloscLz => Ok(blosclz::compress(src, out, limit, &mut ctx.blosclz_table)),
+        Codec::Lz4 | Codec::Lz4Hc => {
+            let table = ctx
+                .lz4_table
+                .get_or_insert_with(lz4_flex::block::CompressTable::large);
+            lz4::compress(src, out, limit, table, &mut ctx.tmp)
+        }
+        Codec::Zlib => {
+            let state = ctx.zlib_encoder.get_or_insert_with(Default::default);
+            zlib::compress(src, level.clamp(1, 9), out, limit, state, &mut ctx.tmp)
+        }
+        Codec::Zstd => {
+            let enc = zstd::context(&mut ctx.zstd_encoder, zstd_level(level))?;
+            zstd::compress(src, out, limit, enc, &mut ctx.tmp)
+        }
+        Codec::Snappy => Err(CodecError::new("codec snappy is not supported")),
     }
 }

@@ -1,0 +1,237 @@
+//! The writer of version-2 (Blosc1) chunks: input → blocks → filter → streams → codec.
+//!
+//! Layout choices (spec §3, §4.7), made so that c-blosc 1.x and c-blosc2 both decode the output:
+//!
+//! * block size: the caller's (or [`DEFAULT_BLOCK_SIZE`]), rounded down to whole elements and
+//!   capped at `nbytes` — never enlarged as c-blosc does for forced sizes;
+//! * split into `typesize` streams iff `codec != zstd && typesize <= 16 && blocksize/typesize >=
+//!   128` (c-blosc's FORWARD_COMPAT rule; the c-blosc1 decoder then expects exactly that);
+//!   otherwise one stream per block and the dont_split flag;
+//! * a stream that does not compress below its raw size is stored raw;
+//! * the chunk is memcpyed (raw input after the header) for level 0, inputs under 128 bytes, or
+//!   when the compressed chunk would exceed `nbytes + 16`;
+//! * blocks are stored in order whatever the number of threads, so output is deterministic.
+
+use rayon::prelude::*;
+
+use super::error::{Error, unsupported};
+use super::header::{FLAG_BITSHUFFLE, FLAG_DONT_SPLIT, FLAG_MEMCPYED, FLAG_SHUFFLE};
+use super::limits::{
+    BLOSC_MAX_BLOCKSIZE, BLOSC_MAX_BUFFERSIZE, BLOSC_MAX_TYPESIZE, MAX_OVERHEAD, MIN_BUFFERSIZE,
+    PARALLEL_MIN_BYTES,
+};
+use super::scratch::{Scratch, prefix, with_scratch};
+use super::{DEFAULT_BLOCK_SIZE, Params, Shuffle};
+use crate::codec::{self, Codec};
+
+/// Largest typesize split into streams (c-blosc's `MAX_SPLITS`).
+const MAX_SPLITS: usize = 16;
+
+/// The settings of one chunk, derived from [`Params`] and the input size.
+struct Plan {
+    codec: Codec,
+    level: u8,
+    shuffle: Shuffle,
+    typesize: usize,
+    blocksize: usize,
+    split: bool,
+}
+
+/// Compresses `src` into a new version-2 Blosc chunk.
+pub fn compress(src: &[u8], params: &Params) -> Result<Vec<u8>, Error> {
+    let mut dst = Vec::new();
+    compress_into(src, params, &mut dst)?;
+    Ok(dst)
+}
+
+/// Compresses `src` into `dst` (cleared first; its capacity is reused) as a version-2 chunk.
+pub fn compress_into(src: &[u8], params: &Params, dst: &mut Vec<u8>) -> Result<(), Error> {
+    let plan = plan(src.len(), params)?;
+    let nbytes = src.len();
+    let mut flags = plan.codec.compformat() << 5;
+    flags |= match plan.shuffle {
+        Shuffle::None => 0,
+        Shuffle::Byte => FLAG_SHUFFLE,
+        Shuffle::Bit => FLAG_BITSHUFFLE,
+    };
+    if !plan.split {
+        flags |= FLAG_DONT_SPLIT;
+    }
+    dst.clear();
+    dst.reserve(nbytes + MAX_OVERHEAD);
+    dst.extend_from_slice(&[2, 1, flags, plan.typesize as u8]);
+    dst.extend_from_slice(&(nbytes as i32).to_le_bytes());
+    dst.extend_from_slice(&(plan.blocksize as i32).to_le_bytes());
+    dst.extend_from_slice(&[0; 4]); // cbytes, set at the end
+
+    let max_cbytes = nbytes + MAX_OVERHEAD;
+    let compressed = plan.level > 0 && nbytes >= MIN_BUFFERSIZE && {
+        let nblocks = nbytes.div_ceil(plan.blocksize);
+        if nblocks > 1 && nbytes >= PARALLEL_MIN_BYTES {
+            encode_parallel(src, &plan, dst, max_cbytes)?
+        } else {
+            with_scratch(|s| encode_serial(src, &plan, dst, max_cbytes, s))?
+        }
+    };
+    if !compressed {
+        dst.truncate(MAX_OVERHEAD);
+        dst[2] |= FLAG_MEMCPYED;
+        dst.extend_from_slice(src);
+    }
+    let cbytes = dst.len() as i32;
+    dst[12..16].copy_from_slice(&cbytes.to_le_bytes());
+    Ok(())
+}
+
+/// Checks the parameters and chooses block size and split.
+fn plan(nbytes: usize, params: &Params) -> Result<Plan, Error> {
+    if params.level > 9 {
+        return Err(Error::InvalidArgument(format!(
+            "compression level {} (expected 0..=9)",
+            params.level
+        )));
+    }
+    if params.typesize == 0 {
+        return Err(Error::InvalidArgument("typesize 0".into()));
+    }
+    if params.codec == Codec::Snappy {
+        return Err(unsupported("codec snappy"));
+    }
+    if nbytes > BLOSC_MAX_BUFFERSIZE {
+        return Err(Error::TooLarge(format!(
+            "{nbytes} bytes of input, Blosc chunks hold at most {BLOSC_MAX_BUFFERSIZE}"
+        )));
+    }
+    // As c-blosc: a typesize that does not fit the header byte is written as 1.
+    let typesize = if params.typesize > BLOSC_MAX_TYPESIZE {
+        1
+    } else {
+        params.typesize
+    };
+    let requested = match params.block_size {
+        None => DEFAULT_BLOCK_SIZE,
+        Some(0) => return Err(Error::InvalidArgument("block size 0".into())),
+        Some(b) => b.min(BLOSC_MAX_BLOCKSIZE),
+    };
+    let blocksize = if nbytes == 0 {
+        1 // what c-blosc writes for an empty chunk
+    } else {
+        let whole = requested.max(typesize);
+        let mut b = (whole - whole % typesize).min(nbytes);
+        if b > typesize {
+            b -= b % typesize;
+        }
+        b
+    };
+    let split = params.codec != Codec::Zstd
+        && typesize <= MAX_SPLITS
+        && blocksize / typesize >= MIN_BUFFERSIZE;
+    Ok(Plan {
+        codec: params.codec,
+        level: params.level,
+        shuffle: params.shuffle,
+        typesize,
+        blocksize,
+        split,
+    })
+}
+
+/// Encodes every block in order into `dst` after the header; `false` when it exceeds `max_len`.
+fn encode_serial(
+    src: &[u8],
+    plan: &Plan,
+    dst: &mut Vec<u8>,
+    max_len: usize,
+    s: &mut Scratch,
+) -> Result<bool, Error> {
+    let nblocks = src.len().div_ceil(plan.blocksize);
+    let table_at = dst.len();
+    dst.resize(table_at + 4 * nblocks, 0);
+    for (j, block) in src.chunks(plan.blocksize).enumerate() {
+        let bstart = dst.len();
+        if bstart > max_len {
+            return Ok(false);
+        }
+        dst[table_at + 4 * j..table_at + 4 * j + 4].copy_from_slice(&(bstart as i32).to_le_bytes());
+        encode_block(block, plan, dst, s)?;
+    }
+    Ok(dst.len() <= max_len)
+}
+
+/// Encodes the blocks on rayon's pool, then stores them in order.
+fn encode_parallel(
+    src: &[u8],
+    plan: &Plan,
+    dst: &mut Vec<u8>,
+    max_len: usize,
+) -> Result<bool, Error> {
+    let blocks: Vec<Vec<u8>> = src
+        .par_chunks(plan.blocksize)
+        .map(|block| {
+            with_scratch(|s| {
+                let mut out = std::mem::take(&mut s.block_out);
+                out.clear();
+                let r = encode_block(block, plan, &mut out, s);
+                let encoded = out.to_vec();
+                s.block_out = out;
+                r.map(|()| encoded)
+            })
+        })
+        .collect::<Result<_, Error>>()?;
+    let table_at = dst.len();
+    let total = table_at + 4 * blocks.len() + blocks.iter().map(Vec::len).sum::<usize>();
+    if total > max_len {
+        return Ok(false);
+    }
+    let mut bstart = table_at + 4 * blocks.len();
+    for b in &blocks {
+        dst.extend_from_slice(&(bstart as i32).to_le_bytes());
+        bstart += b.len();
+    }
+    for b in &blocks {
+        dst.extend_from_slice(b);
+    }
+    Ok(true)
+}
+
+/// Appends the streams of one block (`[i32 csize][payload]` each) to `out`.
+fn encode_block(
+    block: &[u8],
+    plan: &Plan,
+    out: &mut Vec<u8>,
+    s: &mut Scratch,
+) -> Result<(), Error> {
+    let bsize = block.len();
+    let ts = plan.typesize;
+    let Scratch { codecs, a, .. } = s;
+    let filtered: &[u8] = match plan.shuffle {
+        Shuffle::Byte if ts > 1 && bsize / ts >= 2 => {
+            let buf = prefix(a, bsize);
+            mrcz_simd::shuffle(ts, block, buf);
+            buf
+        }
+        // Version-2 rule: bitshuffle only whole blocks of a multiple of 8 elements.
+        Shuffle::Bit if bsize / ts >= 8 && (bsize / ts) % 8 == 0 => {
+            let buf = prefix(a, bsize);
+            mrcz_simd::bitshuffle(ts, block, buf);
+            buf
+        }
+        _ => block,
+    };
+    let leftover = bsize < plan.blocksize;
+    let nstreams = if plan.split && !leftover { ts } else { 1 };
+    let neblock = bsize / nstreams;
+    for stream in filtered.chunks_exact(neblock) {
+        let at = out.len();
+        out.extend_from_slice(&[0; 4]);
+        // A coded stream must be shorter than neblock: csize == neblock means "raw".
+        let coded = codec::encode(plan.codec, plan.level, stream, out, neblock - 1, codecs)
+            .map_err(|e| Error::InvalidArgument(format!("encoding failed: {}", e.0)))?;
+        if !coded {
+            out.extend_from_slice(stream);
+        }
+        let csize = (out.len() - at - 4) as i32;
+        out[at..at + 4].copy_from_slice(&csize.to_le_bytes());
+    }
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! Per-thread reusable state: codec contexts and block buffers, so the hot path does not
+//! allocate per block or per chunk.
+
+use std::cell::RefCell;
+
+use crate::codec::Contexts;
+
+/// Everything one thread reuses from block to block.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// Codec contexts and codec scratch.
+    pub codecs: Contexts,
+    /// Filtered block (decoded streams before unshuffle, or shuffled input before encoding).
+    pub a: Vec<u8>,
+    /// Second buffer for multi-step filter pipelines.
+    pub b: Vec<u8>,
+    /// One encoded block, before it is copied into the chunk (parallel writer).
+    pub block_out: Vec<u8>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Runs `f` with this thread's scratch (a fresh one if it is already in use higher up the stack).
+pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => f(&mut s),
+        Err(_) => f(&mut Scratch::default()),
+    })
+}
+
+/// The first `n` bytes of `buf`, growing it (zero-filled) only when it is too short.
+pub(crate) fn prefix(buf: &mut Vec<u8>, n: usize) -> &mut [u8] {
+    if buf.len() < n {
+        buf.resize(n, 0);
+    }
+    &mut buf[..n]
+}

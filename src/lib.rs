@@ -22,5 +22,6 @@ pub mod error;
 pub mod filters;
 pub mod mrc;
 pub mod mrcz;
+pub mod synthetic;
 
 pub use error::{Error, Result};

@@ -1,1 +1,15 @@
 //! The MRCZ container: frames ⇄ Blosc chunks.
+//!
+//! An MRCZ file is an MRC2014 header whose MODE is `mode + 1000 × codec id`, the extended header
+//! (JSON metadata), then one Blosc chunk per z-section, back to back. A plain MRC file has the raw
+//! sections instead. [`Reader`] reads both; [`Writer`] writes both.
+
+mod pixel;
+mod reader;
+mod stats;
+mod writer;
+
+pub use pixel::{Pixel, swap_bytes, unpack_uint4};
+pub use reader::{ReadOptions, Reader};
+pub use stats::Stats;
+pub use writer::{Compression, FileWriter, Summary, WriteOptions, Writer, commit_file, temp_path};

@@ -1,0 +1,444 @@
+//! Reading MRC and MRCZ files: header, metadata, a frame index, and frames decoded on demand.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::ops::Range;
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use crate::blosc::{self, ChunkHeader};
+use crate::codec::Codec;
+use crate::error::{Error, Result};
+use crate::mrc::{Endian, HEADER_LEN, Header, Metadata, Mode};
+use crate::mrcz::pixel::{Pixel, swap_bytes};
+
+/// Caps on what a reader may allocate, so that a small hostile file cannot claim gigabytes.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Largest decoded frame (one z-section) accepted, in bytes. Default: Blosc's 2 GiB limit.
+    pub max_frame_bytes: u64,
+    /// Largest extended header read into memory, in bytes (a larger one is skipped with a
+    /// warning). Default 64 MiB.
+    pub max_metadata_bytes: u64,
+    /// Options of the Blosc chunk decoder.
+    pub blosc: blosc::Limits,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            max_frame_bytes: 2_147_483_631,
+            max_metadata_bytes: 64 << 20,
+            blosc: blosc::Limits::default(),
+        }
+    }
+}
+
+/// Where the frames are in the file.
+#[derive(Debug, Clone)]
+enum Layout {
+    /// Plain MRC: `frames` sections of `frame_len` bytes from `offset`.
+    Plain { offset: u64 },
+    /// MRCZ: one Blosc chunk per section, `(offset, length)` each, found by walking cbytes.
+    Chunks(Vec<(u64, usize)>),
+}
+
+/// A reader of one MRC2014 or MRCZ file.
+///
+/// Opening reads the header, the extended header and (for MRCZ) 16 bytes per chunk to build a
+/// frame index; frames are then decoded one at a time or in parallel batches, straight into the
+/// caller's buffer and in the machine's byte order.
+#[derive(Debug)]
+pub struct Reader<R> {
+    src: R,
+    header: Header,
+    metadata: Metadata,
+    warnings: Vec<String>,
+    layout: Layout,
+    frame_len: usize,
+    codec: Option<Codec>,
+    chunk_version: Option<u8>,
+    options: ReadOptions,
+    scratch: Vec<u8>,
+}
+
+impl Reader<BufReader<File>> {
+    /// Opens a file with default [`ReadOptions`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, ReadOptions::default())
+    }
+
+    /// Opens a file with the given options.
+    pub fn open_with(path: impl AsRef<Path>, options: ReadOptions) -> Result<Self> {
+        let file = File::open(path)?;
+        Reader::new_with(BufReader::with_capacity(1 << 16, file), options)
+    }
+}
+
+impl<R: Read + Seek> Reader<R> {
+    /// Reads the header and builds the frame index of an MRC/MRCZ stream.
+    pub fn new(src: R) -> Result<Self> {
+        Self::new_with(src, ReadOptions::default())
+    }
+
+    /// Like [`Reader::new`], with explicit options.
+    pub fn new_with(mut src: R, options: ReadOptions) -> Result<Self> {
+        let file_len = src.seek(SeekFrom::End(0))?;
+        if file_len < HEADER_LEN as u64 {
+            return Err(Error::format(
+                format!("file is {file_len} bytes, shorter than the {HEADER_LEN}-byte MRC header"),
+                0,
+            ));
+        }
+        src.seek(SeekFrom::Start(0))?;
+        let mut raw = [0u8; HEADER_LEN];
+        src.read_exact(&mut raw)?;
+        let (header, header_warnings) = Header::parse(&raw)?;
+        let mut warnings: Vec<String> = header_warnings.iter().map(|w| w.to_string()).collect();
+
+        let data_offset = header.data_offset();
+        if data_offset > file_len {
+            return Err(Error::format(
+                format!(
+                    "extended header of {} bytes runs past the end of the file ({file_len} bytes)",
+                    header.nsymbt
+                ),
+                92,
+            ));
+        }
+        let ext_len = data_offset - HEADER_LEN as u64;
+        let metadata = if ext_len == 0 {
+            Metadata::None
+        } else if ext_len > options.max_metadata_bytes {
+            warnings.push(format!(
+                "extended header of {ext_len} bytes is larger than the {} byte limit; not read",
+                options.max_metadata_bytes
+            ));
+            Metadata::None
+        } else {
+            let mut bytes = vec![0u8; ext_len as usize];
+            src.read_exact(&mut bytes)?;
+            match Metadata::parse(header.exttyp, bytes.clone()) {
+                Ok(m) => m,
+                Err(e) => {
+                    warnings.push(format!("{e}; extended header kept as opaque bytes"));
+                    Metadata::Opaque {
+                        exttyp: header.exttyp,
+                        bytes,
+                    }
+                }
+            }
+        };
+
+        let frame_len = header.section_bytes()?;
+        if frame_len > options.max_frame_bytes {
+            return Err(Error::LimitsExceeded(format!(
+                "one section of {}x{} {} is {frame_len} bytes, over the {} byte limit",
+                header.nx,
+                header.ny,
+                header.mode.name(),
+                options.max_frame_bytes
+            )));
+        }
+        let frame_len = usize::try_from(frame_len)
+            .map_err(|_| Error::LimitsExceeded(format!("section of {frame_len} bytes")))?;
+        let nz = u64::try_from(header.nz).unwrap_or(0);
+
+        let (layout, codec, chunk_version) = if header.is_compressed() {
+            let codec = Codec::from_mrcz_id(header.compressor_id).ok_or_else(|| {
+                Error::Unsupported(format!(
+                    "MRCZ compressor id {} (MODE {}): only Blosc codecs 1-6 are supported",
+                    header.compressor_id,
+                    header.mode.code() + 1000 * header.compressor_id as i32
+                ))
+            })?;
+            let (chunks, version) = walk_chunks(
+                &mut src,
+                data_offset,
+                file_len,
+                nz,
+                frame_len,
+                &mut warnings,
+            )?;
+            let packed: u64 = chunks.iter().map(|c| c.1 as u64).sum();
+            if header.packed_bytes != 0 && header.packed_bytes as u64 != packed {
+                warnings.push(format!(
+                    "packedBytes says {} but the chunks hold {packed} bytes",
+                    header.packed_bytes
+                ));
+            }
+            (Layout::Chunks(chunks), Some(codec), version)
+        } else {
+            let need = nz.checked_mul(frame_len as u64).ok_or_else(|| {
+                Error::LimitsExceeded(format!("{nz} sections of {frame_len} bytes"))
+            })?;
+            let have = file_len - data_offset;
+            if have < need {
+                return Err(Error::format(
+                    format!(
+                        "file truncated: {nz} sections need {need} bytes of data, found {have}"
+                    ),
+                    data_offset + have,
+                ));
+            }
+            if have > need {
+                warnings.push(format!(
+                    "{} bytes after the last section ignored",
+                    have - need
+                ));
+            }
+            (
+                Layout::Plain {
+                    offset: data_offset,
+                },
+                None,
+                None,
+            )
+        };
+
+        Ok(Reader {
+            src,
+            header,
+            metadata,
+            warnings,
+            layout,
+            frame_len,
+            codec,
+            chunk_version,
+            options,
+            scratch: Vec::new(),
+        })
+    }
+
+    /// The parsed header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The extended-header metadata.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// Anything odd found while opening (odd machine stamps, trailing bytes, bad metadata...).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Number of frames (z-sections).
+    pub fn frames(&self) -> usize {
+        match &self.layout {
+            Layout::Plain { .. } => usize::try_from(self.header.nz).unwrap_or(0),
+            Layout::Chunks(c) => c.len(),
+        }
+    }
+
+    /// Bytes of one decoded frame.
+    pub fn frame_len(&self) -> usize {
+        self.frame_len
+    }
+
+    /// The pixel mode.
+    pub fn mode(&self) -> Mode {
+        self.header.mode
+    }
+
+    /// The codec named by the file's MODE (`None` for plain MRC).
+    pub fn codec(&self) -> Option<Codec> {
+        self.codec
+    }
+
+    /// Version byte of the first Blosc chunk: 2 for Blosc1, 5 for Blosc2 (`None` when plain or
+    /// empty).
+    pub fn chunk_version(&self) -> Option<u8> {
+        self.chunk_version
+    }
+
+    /// Total bytes of all chunks (compressed files) or of the data block (plain files).
+    pub fn packed_len(&self) -> u64 {
+        match &self.layout {
+            Layout::Plain { .. } => self.frame_len as u64 * self.frames() as u64,
+            Layout::Chunks(c) => c.iter().map(|c| c.1 as u64).sum(),
+        }
+    }
+
+    /// Byte offset and length of frame `i`'s stored bytes in the file.
+    pub fn frame_extent(&self, i: usize) -> Option<(u64, usize)> {
+        match &self.layout {
+            Layout::Plain { offset } => (i < self.frames())
+                .then(|| (offset + i as u64 * self.frame_len as u64, self.frame_len)),
+            Layout::Chunks(c) => c.get(i).copied(),
+        }
+    }
+
+    fn check_frames(&self, range: &Range<usize>, dst_len: usize) -> Result<()> {
+        if range.start > range.end || range.end > self.frames() {
+            return Err(Error::InvalidArgument(format!(
+                "frames {}..{} requested from a file of {} frames",
+                range.start,
+                range.end,
+                self.frames()
+            )));
+        }
+        let want = range.len() * self.frame_len;
+        if dst_len != want {
+            return Err(Error::InvalidArgument(format!(
+                "buffer of {dst_len} bytes for {} frames of {} bytes",
+                range.len(),
+                self.frame_len
+            )));
+        }
+        Ok(())
+    }
+
+    /// Decodes frame `i` into `dst` (exactly [`frame_len`](Self::frame_len) bytes), in the machine's
+    /// byte order. Other frames are not touched.
+    pub fn read_frame(&mut self, i: usize, dst: &mut [u8]) -> Result<()> {
+        self.read_frames(i..i + 1, dst)
+    }
+
+    /// Decodes frame `i` into a typed buffer of `frame_len / size_of::<T>()` pixels.
+    pub fn read_frame_as<T: Pixel>(&mut self, i: usize, dst: &mut [T]) -> Result<()> {
+        self.check_type::<T>()?;
+        self.read_frame(i, bytemuck::cast_slice_mut(dst))
+    }
+
+    /// Decodes a range of frames into `dst` (`range.len() * frame_len` bytes), decompressing the
+    /// chunks in parallel.
+    pub fn read_frames(&mut self, range: Range<usize>, dst: &mut [u8]) -> Result<()> {
+        self.check_frames(&range, dst.len())?;
+        if range.is_empty() {
+            return Ok(());
+        }
+        match &self.layout {
+            Layout::Plain { offset } => {
+                let start = offset + range.start as u64 * self.frame_len as u64;
+                self.src.seek(SeekFrom::Start(start))?;
+                self.src.read_exact(dst)?;
+            }
+            Layout::Chunks(chunks) => {
+                let chunks = &chunks[range.clone()];
+                let (first, last) = (chunks[0], chunks[chunks.len() - 1]);
+                // Chunks are contiguous: one read brings all of them.
+                let span = (last.0 + last.1 as u64 - first.0) as usize;
+                self.scratch.resize(span, 0);
+                self.src.seek(SeekFrom::Start(first.0))?;
+                self.src.read_exact(&mut self.scratch)?;
+                let limits = &self.options.blosc;
+                let scratch = &self.scratch;
+                let decode = |(k, out): (usize, &mut [u8])| {
+                    let (off, len) = chunks[k];
+                    let at = (off - first.0) as usize;
+                    blosc::decompress_into(&scratch[at..at + len], out, limits).map_err(|source| {
+                        Error::Chunk {
+                            frame: (range.start + k) as u64,
+                            source,
+                        }
+                    })
+                };
+                if chunks.len() == 1 {
+                    decode((0, dst))?;
+                } else {
+                    dst.par_chunks_mut(self.frame_len)
+                        .enumerate()
+                        .try_for_each(decode)?;
+                }
+            }
+        }
+        if self.header.endian != Endian::native() {
+            swap_bytes(dst, self.header.mode.swap_unit());
+        }
+        Ok(())
+    }
+
+    /// Decodes every frame into one typed vector (frames back to back).
+    pub fn read_all<T: Pixel>(&mut self) -> Result<Vec<T>> {
+        self.check_type::<T>()?;
+        let total = self.frame_len.checked_mul(self.frames()).ok_or_else(|| {
+            Error::LimitsExceeded(format!(
+                "{} frames of {} bytes",
+                self.frames(),
+                self.frame_len
+            ))
+        })?;
+        let mut out = vec![T::zeroed(); total / size_of::<T>()];
+        self.read_frames(0..self.frames(), bytemuck::cast_slice_mut(&mut out))?;
+        Ok(out)
+    }
+
+    fn check_type<T: Pixel>(&self) -> Result<()> {
+        if T::views(self.header.mode) {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(format!(
+                "{} data cannot be read as {}",
+                self.header.mode.name(),
+                std::any::type_name::<T>()
+            )))
+        }
+    }
+
+    /// Gives back the underlying source.
+    pub fn into_inner(self) -> R {
+        self.src
+    }
+}
+
+/// Walks the chain of Blosc chunks from `pos`, reading 16 bytes per chunk: each chunk's length is
+/// its header's cbytes. Returns the `(offset, length)` of every chunk and the first chunk's version.
+fn walk_chunks<R: Read + Seek>(
+    src: &mut R,
+    mut pos: u64,
+    file_len: u64,
+    nz: u64,
+    frame_len: usize,
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<(u64, usize)>, Option<u8>)> {
+    // Each chunk takes at least 16 bytes: a lying NZ cannot make us reserve more than that.
+    let cap = nz.min((file_len - pos) / 16 + 1) as usize;
+    let mut chunks = Vec::with_capacity(cap);
+    let mut version = None;
+    let mut head = [0u8; 16];
+    for z in 0..nz {
+        if pos + 16 > file_len {
+            return Err(Error::format(
+                format!(
+                    "file truncated: frame {z} of {nz} starts at byte {pos} but the file ends at {file_len}"
+                ),
+                pos,
+            ));
+        }
+        src.seek(SeekFrom::Start(pos))?;
+        src.read_exact(&mut head)?;
+        let ch = ChunkHeader::parse(&head).map_err(|source| Error::Chunk { frame: z, source })?;
+        if ch.nbytes != frame_len {
+            return Err(Error::format(
+                format!(
+                    "frame {z}: chunk holds {} bytes but a section is {frame_len} bytes",
+                    ch.nbytes
+                ),
+                pos + 4,
+            ));
+        }
+        let end = pos.checked_add(ch.cbytes as u64).filter(|&e| e <= file_len).ok_or_else(|| {
+            Error::format(
+                format!(
+                    "file truncated: frame {z}'s chunk of {} bytes at byte {pos} runs past the end ({file_len})",
+                    ch.cbytes
+                ),
+                pos + 12,
+            )
+        })?;
+        version.get_or_insert(ch.version);
+        chunks.push((pos, ch.cbytes));
+        pos = end;
+    }
+    if pos < file_len {
+        warnings.push(format!(
+            "{} bytes after the last chunk ignored",
+            file_len - pos
+        ));
+    }
+    Ok((chunks, version))
+}

@@ -1,0 +1,221 @@
+//! Exact data statistics (min, max, mean, RMS deviation), accumulated frame by frame.
+
+use crate::mrc::Mode;
+
+/// Statistics of the numbers in some frames. For complex modes the real parts are used, as
+/// python-mrcz does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stats {
+    /// Number of values seen.
+    pub count: u64,
+    /// Smallest value (`+inf` when empty).
+    pub min: f64,
+    /// Largest value (`-inf` when empty).
+    pub max: f64,
+    /// Arithmetic mean (0 when empty).
+    pub mean: f64,
+    /// Sum of squared deviations from the mean.
+    m2: f64,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            count: 0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            mean: 0.0,
+            m2: 0.0,
+        }
+    }
+}
+
+impl Stats {
+    /// Population standard deviation (MRC's RMS deviation from the mean).
+    pub fn rms(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            (self.m2 / self.count as f64).sqrt()
+        }
+    }
+
+    /// Combines two sets (Chan et al.'s parallel update), so frames can be measured in parallel.
+    pub fn merge(&mut self, o: &Stats) {
+        if o.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            *self = *o;
+            return;
+        }
+        let n = (self.count + o.count) as f64;
+        let delta = o.mean - self.mean;
+        self.mean += delta * o.count as f64 / n;
+        self.m2 += o.m2 + delta * delta * self.count as f64 * o.count as f64 / n;
+        self.count += o.count;
+        self.min = self.min.min(o.min);
+        self.max = self.max.max(o.max);
+    }
+
+    /// Statistics of one section of `mode` data in the machine's byte order.
+    pub fn of_frame(mode: Mode, bytes: &[u8]) -> Stats {
+        match mode {
+            Mode::Int8 => histogram8(bytes, |b| b as i8 as f64),
+            Mode::Uint4 => {
+                let mut h = [0u64; 256];
+                for &b in bytes {
+                    h[usize::from(b & 15)] += 1;
+                    h[usize::from(b >> 4)] += 1;
+                }
+                from_histogram(&h[..16], |i| i as f64)
+            }
+            Mode::Int16 => histogram16(bytes, |v| v as i16 as f64),
+            Mode::Uint16 => histogram16(bytes, |v| v as f64),
+            Mode::ComplexInt16 => {
+                let re: Vec<u8> = bytes.chunks_exact(4).flat_map(|c| [c[0], c[1]]).collect();
+                histogram16(&re, |v| v as i16 as f64)
+            }
+            Mode::Float32 => floats(
+                bytes
+                    .chunks_exact(4)
+                    .map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]]) as f64),
+            ),
+            Mode::Complex64 => floats(
+                bytes
+                    .chunks_exact(8)
+                    .map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]]) as f64),
+            ),
+            Mode::Float16 => floats(
+                bytes
+                    .chunks_exact(2)
+                    .map(|c| half::f16::from_ne_bytes([c[0], c[1]]).to_f64()),
+            ),
+            Mode::Int32 => floats(
+                bytes
+                    .chunks_exact(4)
+                    .map(|c| i32::from_ne_bytes([c[0], c[1], c[2], c[3]]) as f64),
+            ),
+            Mode::Uint32 => floats(
+                bytes
+                    .chunks_exact(4)
+                    .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]) as f64),
+            ),
+        }
+    }
+}
+
+/// Exact statistics of 8-bit data through a 256-bin histogram (one cheap pass).
+fn histogram8(bytes: &[u8], value: impl Fn(u8) -> f64) -> Stats {
+    let mut h = [0u64; 256];
+    // Four interleaved histograms hide the store-to-load latency of repeated values.
+    let mut h4 = [[0u32; 256]; 4];
+    for block in bytes.chunks(1 << 30) {
+        let mut it = block.chunks_exact(4);
+        for c in &mut it {
+            h4[0][usize::from(c[0])] += 1;
+            h4[1][usize::from(c[1])] += 1;
+            h4[2][usize::from(c[2])] += 1;
+            h4[3][usize::from(c[3])] += 1;
+        }
+        for &b in it.remainder() {
+            h4[0][usize::from(b)] += 1;
+        }
+        for part in &mut h4 {
+            for (t, p) in h.iter_mut().zip(part.iter_mut()) {
+                *t += u64::from(*p);
+                *p = 0;
+            }
+        }
+    }
+    from_histogram(&h, |i| value(i as u8))
+}
+
+fn histogram16(bytes: &[u8], value: impl Fn(u16) -> f64) -> Stats {
+    let mut h = vec![0u64; 65536];
+    for c in bytes.chunks_exact(2) {
+        h[usize::from(u16::from_ne_bytes([c[0], c[1]]))] += 1;
+    }
+    from_histogram(&h, |i| value(i as u16))
+}
+
+fn from_histogram(h: &[u64], value: impl Fn(usize) -> f64) -> Stats {
+    let mut s = Stats::default();
+    for (i, &n) in h.iter().enumerate() {
+        if n > 0 {
+            let v = value(i);
+            s.merge(&Stats {
+                count: n,
+                min: v,
+                max: v,
+                mean: v,
+                m2: 0.0,
+            });
+        }
+    }
+    s
+}
+
+/// Statistics of arbitrary numbers, with sums shifted by the first value so that data with a
+/// large offset keep their precision.
+fn floats(values: impl Iterator<Item = f64>) -> Stats {
+    let mut s = Stats::default();
+    let (mut n, mut sum, mut sum2) = (0u64, 0.0f64, 0.0f64);
+    let mut shift = None;
+    for v in values {
+        if !v.is_finite() {
+            // NaN and infinities would poison every statistic; they are skipped.
+            continue;
+        }
+        let k = *shift.get_or_insert(v);
+        let d = v - k;
+        n += 1;
+        sum += d;
+        sum2 += d * d;
+        s.min = s.min.min(v);
+        s.max = s.max.max(v);
+    }
+    if let Some(k) = shift {
+        let mean_d = sum / n as f64;
+        s.count = n;
+        s.mean = k + mean_d;
+        s.m2 = (sum2 - sum * mean_d).max(0.0);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(v: &[f64]) -> (f64, f64, f64, f64) {
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+        let min = v.iter().cloned().fold(f64::INFINITY, f64::min);
+        let max = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        (min, max, mean, var.sqrt())
+    }
+
+    #[test]
+    fn int8_and_merge_match_naive() {
+        let a: Vec<u8> = (0..1000u32).map(|i| (i * 37 % 251) as u8).collect();
+        let b: Vec<u8> = (0..333u32).map(|i| (i * 11 % 200) as u8).collect();
+        let mut s = Stats::of_frame(Mode::Int8, &a);
+        s.merge(&Stats::of_frame(Mode::Int8, &b));
+        let all: Vec<f64> = a.iter().chain(&b).map(|&x| x as i8 as f64).collect();
+        let (min, max, mean, rms) = naive(&all);
+        assert_eq!((s.min, s.max, s.count), (min, max, 1333));
+        assert!((s.mean - mean).abs() < 1e-9 && (s.rms() - rms).abs() < 1e-9);
+    }
+
+    #[test]
+    fn float_offset_precision() {
+        let v: Vec<f32> = (0..10000).map(|i| 1.0e4 + (i % 7) as f32 * 0.25).collect();
+        let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_ne_bytes()).collect();
+        let s = Stats::of_frame(Mode::Float32, &bytes);
+        let (min, max, mean, rms) = naive(&v.iter().map(|&x| x as f64).collect::<Vec<_>>());
+        assert_eq!((s.min, s.max), (min, max));
+        assert!((s.mean - mean).abs() < 1e-9 && (s.rms() - rms).abs() < 1e-9);
+    }
+}

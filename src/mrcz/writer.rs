@@ -1,0 +1,544 @@
+//! Writing MRC and MRCZ files frame by frame.
+//!
+//! Frames are compressed on the rayon thread pool while the caller produces the next ones; at
+//! most [`WriteOptions::in_flight`] frames are held at once and chunks are written in frame
+//! order, so memory stays O(threads × frame) for any number of frames and the bytes written do
+//! not depend on the thread count.
+
+use std::collections::VecDeque;
+use std::fs::{self, File};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::ops::{Deref, DerefMut};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, sync_channel};
+
+use crate::blosc::{self, Shuffle};
+use crate::codec::Codec;
+use crate::error::{Error, Result};
+use crate::mrc::{Endian, Header, MRCZ_FORMAT_LABEL, Metadata, Mode, NVERSION_MRCZ, WRITER_LABEL};
+use crate::mrcz::pixel::{Pixel, swap_bytes};
+use crate::mrcz::stats::Stats;
+
+/// How frames are compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compression {
+    /// The codec (default zstd).
+    pub codec: Codec,
+    /// Compression level 1-9 (default 1); 0 stores the frames uncompressed inside Blosc chunks.
+    pub level: u8,
+    /// The shuffle filter (default bitshuffle, which suits integer counts best).
+    pub shuffle: Shuffle,
+    /// Block size in bytes (`None`: [`blosc::DEFAULT_BLOCK_SIZE`]).
+    pub block_size: Option<usize>,
+}
+
+impl Default for Compression {
+    fn default() -> Self {
+        Compression {
+            codec: Codec::Zstd,
+            level: 1,
+            shuffle: Shuffle::Bit,
+            block_size: None,
+        }
+    }
+}
+
+/// Everything about an output file except its frames.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    /// `Some` writes MRCZ (one Blosc chunk per frame), `None` plain MRC2014.
+    pub compression: Option<Compression>,
+    /// Byte order of the header and the pixels (default little-endian).
+    pub endian: Endian,
+    /// Extended-header metadata (default none; JSON is what python-mrcz reads).
+    pub metadata: Metadata,
+    /// Voxel size in Å, `[x, y, z]` (default 1 Å).
+    pub voxel_size: [f32; 3],
+    /// Accelerating voltage (MRCZ header field at byte 132).
+    pub voltage: f32,
+    /// Spherical aberration C3 in mm (byte 136).
+    pub c3: f32,
+    /// Detector gain (byte 140; 0 is written as 1, as python-mrcz does).
+    pub gain: f32,
+    /// Labels written after this crate's two (`MRCZ0.6.0` and the writer's name); at most 10 in all.
+    pub labels: Vec<String>,
+    /// A header whose other fields (origin, start indices, cell angles, axis order, space group,
+    /// the EXTRA bytes of IMOD) are kept, e.g. the input's when converting a file.
+    pub template: Option<Header>,
+    /// MZ to write. `None`: 0 for MRCZ (python-mrcz then reads the frames as one stack) and 1 for
+    /// plain MRC (an MRC2014 image stack).
+    pub mz: Option<i32>,
+    /// Frames held in memory at most (being compressed or waiting to be written); 0 = twice the
+    /// rayon thread count, plus one.
+    pub in_flight: usize,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            compression: Some(Compression::default()),
+            endian: Endian::Little,
+            metadata: Metadata::None,
+            voxel_size: [1.0; 3],
+            voltage: 0.0,
+            c3: 0.0,
+            gain: 1.0,
+            labels: Vec::new(),
+            template: None,
+            mz: None,
+            in_flight: 0,
+        }
+    }
+}
+
+/// What [`Writer::finish`] reports.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Frames written.
+    pub frames: u64,
+    /// Bytes of pixel data before compression.
+    pub raw_bytes: u64,
+    /// Bytes of data written after the headers (all chunks, or the plain data block).
+    pub packed_bytes: u64,
+    /// Total file size.
+    pub file_bytes: u64,
+    /// Exact statistics of all frames.
+    pub stats: Stats,
+    /// The header as finally written.
+    pub header: Header,
+}
+
+/// A compressed (or byte-swapped) frame coming back from the pool.
+struct Done {
+    input: Vec<u8>,
+    output: Vec<u8>,
+    stats: Stats,
+}
+
+/// Streaming writer of one MRC/MRCZ file into any `Write + Seek` sink.
+///
+/// Use [`FileWriter`] (from [`Writer::create`]) to write a file atomically.
+pub struct Writer<W: Write + Seek> {
+    dst: W,
+    header: Header,
+    data_offset: u64,
+    frame_len: usize,
+    params: Option<blosc::Params>,
+    voxel_z: f32,
+    swap: Option<usize>,
+    in_flight: usize,
+    pending: VecDeque<(u64, Receiver<Result<Done, blosc::Error>>)>,
+    spare_in: Vec<Vec<u8>>,
+    spare_out: Vec<Vec<u8>>,
+    submitted: u64,
+    written: u64,
+    packed: u64,
+    stats: Stats,
+    failed: bool,
+}
+
+impl<W: Write + Seek> Writer<W> {
+    /// Starts a file of `nx × ny` frames of `mode` in `dst`, writing the header and metadata.
+    pub fn new(
+        mut dst: W,
+        nx: usize,
+        ny: usize,
+        mode: Mode,
+        options: &WriteOptions,
+    ) -> Result<Self> {
+        let dim = |v: usize, name: &str| {
+            i32::try_from(v).ok().filter(|&v| v > 0).ok_or_else(|| {
+                Error::InvalidArgument(format!("{name} = {v} is not a valid MRC dimension"))
+            })
+        };
+        let (nx32, ny32) = (dim(nx, "nx")?, dim(ny, "ny")?);
+        if options.compression.is_some() && mode == Mode::Uint4 {
+            return Err(Error::Unsupported(
+                "mode 101 (4-bit) cannot be written compressed: python-mrcz cannot read it; \
+                 write it plain or as 8-bit"
+                    .into(),
+            ));
+        }
+        let header = build_header(nx32, ny32, mode, options)?;
+        let frame_len = usize::try_from(header.section_bytes()?)
+            .map_err(|_| Error::LimitsExceeded("frame larger than memory".into()))?;
+        if options.compression.is_some() && frame_len > 2_147_483_631 {
+            return Err(Error::LimitsExceeded(format!(
+                "a compressed frame must be under 2 GiB (Blosc's limit); this one is {frame_len} bytes"
+            )));
+        }
+        let params = options.compression.map(|c| blosc::Params {
+            codec: c.codec,
+            level: c.level,
+            shuffle: c.shuffle,
+            typesize: mode.element_bytes(),
+            block_size: c.block_size,
+        });
+        let metadata = options.metadata.to_bytes();
+        let start = dst.stream_position()?;
+        if start != 0 {
+            return Err(Error::InvalidArgument(
+                "the sink must be positioned at 0".into(),
+            ));
+        }
+        dst.write_all(&header.to_bytes())?;
+        dst.write_all(&metadata)?;
+        let in_flight = match options.in_flight {
+            0 => 2 * rayon::current_num_threads() + 1,
+            n => n,
+        };
+        Ok(Writer {
+            dst,
+            data_offset: header.data_offset(),
+            header,
+            frame_len,
+            params,
+            voxel_z: options.voxel_size[2],
+            swap: (options.endian != Endian::native()).then(|| mode.swap_unit()),
+            in_flight,
+            pending: VecDeque::new(),
+            spare_in: Vec::new(),
+            spare_out: Vec::new(),
+            submitted: 0,
+            written: 0,
+            packed: 0,
+            stats: Stats::default(),
+            failed: false,
+        })
+    }
+
+    /// Bytes of one frame (`nx × ny` pixels of the mode).
+    pub fn frame_len(&self) -> usize {
+        self.frame_len
+    }
+
+    /// Frames accepted so far.
+    pub fn frames(&self) -> u64 {
+        self.submitted
+    }
+
+    /// Adds one frame of pixels in the machine's byte order (`frame_len` bytes).
+    pub fn write_frame(&mut self, frame: &[u8]) -> Result<()> {
+        let mut buf = self.spare_in.pop().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(frame);
+        self.write_frame_vec(buf)
+    }
+
+    /// Adds one frame of typed pixels; `T` must be this file's mode.
+    pub fn write_frame_as<T: Pixel>(&mut self, frame: &[T]) -> Result<()> {
+        if !T::views(self.header.mode) {
+            return Err(Error::InvalidArgument(format!(
+                "{} pixels written to a {} file",
+                std::any::type_name::<T>(),
+                self.header.mode.name()
+            )));
+        }
+        self.write_frame(bytemuck::cast_slice(frame))
+    }
+
+    /// Adds several frames at once (`n × frame_len` bytes).
+    pub fn write_frames(&mut self, frames: &[u8]) -> Result<()> {
+        if frames.len() % self.frame_len != 0 {
+            return Err(Error::InvalidArgument(format!(
+                "{} bytes is not a whole number of {}-byte frames",
+                frames.len(),
+                self.frame_len
+            )));
+        }
+        frames
+            .chunks_exact(self.frame_len)
+            .try_for_each(|f| self.write_frame(f))
+    }
+
+    /// Adds one frame, taking ownership of its buffer (saves a copy).
+    pub fn write_frame_vec(&mut self, frame: Vec<u8>) -> Result<()> {
+        if self.failed {
+            return Err(Error::InvalidArgument("writer already failed".into()));
+        }
+        if frame.len() != self.frame_len {
+            return Err(Error::InvalidArgument(format!(
+                "frame of {} bytes, expected {} ({}x{} {})",
+                frame.len(),
+                self.frame_len,
+                self.header.nx,
+                self.header.ny,
+                self.header.mode.name()
+            )));
+        }
+        if self.submitted >= i32::MAX as u64 {
+            return Err(Error::LimitsExceeded(
+                "MRC files hold at most 2^31 - 1 frames".into(),
+            ));
+        }
+        let (tx, rx) = sync_channel(1);
+        let mode = self.header.mode;
+        let params = self.params.clone();
+        let swap = self.swap;
+        let output = self.spare_out.pop().unwrap_or_default();
+        rayon::spawn(move || {
+            let _ = tx.send(encode_frame(frame, output, mode, swap, params.as_ref()));
+        });
+        self.pending.push_back((self.submitted, rx));
+        self.submitted += 1;
+        while self.pending.len() > self.in_flight {
+            self.write_next()?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the oldest frame in flight and writes it.
+    fn write_next(&mut self) -> Result<()> {
+        let Some((frame, rx)) = self.pending.pop_front() else {
+            return Ok(());
+        };
+        let done = rx
+            .recv()
+            .map_err(|_| Error::InvalidArgument("compression job vanished".into()))
+            .and_then(|r| r.map_err(|source| Error::Chunk { frame, source }));
+        let done = match done {
+            Ok(d) => d,
+            Err(e) => {
+                self.failed = true;
+                return Err(e);
+            }
+        };
+        let bytes = if self.params.is_some() {
+            &done.output
+        } else {
+            &done.input
+        };
+        if let Err(e) = self.dst.write_all(bytes) {
+            self.failed = true;
+            return Err(e.into());
+        }
+        self.packed += bytes.len() as u64;
+        self.written += 1;
+        self.stats.merge(&done.stats);
+        self.spare_in.push(done.input);
+        self.spare_out.push(done.output);
+        Ok(())
+    }
+
+    /// Writes the remaining frames, then the final header (frame count, exact statistics,
+    /// packedBytes), and returns the sink with a summary.
+    pub fn finish(mut self) -> Result<(W, Summary)> {
+        while !self.pending.is_empty() {
+            self.write_next()?;
+        }
+        let h = &mut self.header;
+        h.nz = i32::try_from(self.written).expect("frame count checked on submit");
+        // CELLA = voxel size × sampling: MZ when set (MRC2014), else NZ (python-mrcz's convention).
+        let sampling_z = if h.mz > 0 { h.mz } else { h.nz.max(1) };
+        h.cella[2] = self.voxel_z * sampling_z as f32;
+        if self.stats.count > 0 {
+            h.dmin = self.stats.min as f32;
+            h.dmax = self.stats.max as f32;
+            h.dmean = self.stats.mean as f32;
+            h.rms = self.stats.rms() as f32;
+        }
+        if self.params.is_some() {
+            h.packed_bytes = self.packed as i64;
+        }
+        self.dst.seek(SeekFrom::Start(0))?;
+        self.dst.write_all(&self.header.to_bytes())?;
+        self.dst.flush()?;
+        let summary = Summary {
+            frames: self.written,
+            raw_bytes: self.written * self.frame_len as u64,
+            packed_bytes: self.packed,
+            file_bytes: self.data_offset + self.packed,
+            stats: self.stats,
+            header: self.header.clone(),
+        };
+        Ok((self.dst, summary))
+    }
+}
+
+/// Measures, byte-swaps if needed, and compresses one frame (runs on the thread pool).
+fn encode_frame(
+    mut input: Vec<u8>,
+    mut output: Vec<u8>,
+    mode: Mode,
+    swap: Option<usize>,
+    params: Option<&blosc::Params>,
+) -> Result<Done, blosc::Error> {
+    let stats = Stats::of_frame(mode, &input);
+    if let Some(unit) = swap {
+        swap_bytes(&mut input, unit);
+    }
+    if let Some(p) = params {
+        blosc::compress_into(&input, p, &mut output)?;
+    }
+    Ok(Done {
+        input,
+        output,
+        stats,
+    })
+}
+
+/// The header of a new file: MRC2014-correct, with python-mrcz's MRCZ conventions.
+fn build_header(nx: i32, ny: i32, mode: Mode, o: &WriteOptions) -> Result<Header> {
+    let mut h = match &o.template {
+        Some(t) => {
+            let mut h = t.clone();
+            h.nx = nx;
+            h.ny = ny;
+            h.mode = mode;
+            h
+        }
+        None => Header::new(nx, ny, 0, mode),
+    };
+    h.nz = 0;
+    h.compressor_id = o.compression.map_or(0, |c| c.codec.mrcz_id());
+    h.set_endian(o.endian);
+    h.map = *b"MAP ";
+    h.nversion = NVERSION_MRCZ;
+    h.mx = nx;
+    h.my = ny;
+    h.mz = o.mz.unwrap_or(if o.compression.is_some() { 0 } else { 1 });
+    h.cella = [
+        o.voxel_size[0] * nx as f32,
+        o.voxel_size[1] * ny as f32,
+        0.0,
+    ];
+    if o.template.is_none() {
+        h.cellb = [90.0; 3];
+        h.mapc = 1;
+        h.mapr = 2;
+        h.maps = 3;
+    }
+    h.ispg = 0;
+    // Statistics are undetermined until finish() measures them.
+    h.dmin = 0.0;
+    h.dmax = -1.0;
+    h.dmean = -2.0;
+    h.rms = -1.0;
+    h.voltage = o.voltage;
+    h.c3 = o.c3;
+    h.gain = if o.gain == 0.0 { 1.0 } else { o.gain };
+    h.packed_bytes = 0;
+    h.set_extended_header(&o.metadata)?;
+    h.labels = [[0; 80]; 10];
+    h.nlabl = 0;
+    h.push_label(MRCZ_FORMAT_LABEL)?;
+    h.push_label(WRITER_LABEL)?;
+    for l in o.labels.iter().take(8) {
+        h.push_label(truncate_utf8(l, 80))?;
+    }
+    Ok(h)
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn truncate_utf8(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// A [`Writer`] into a file that appears at its path only when [`finish`](FileWriter::finish)
+/// succeeds: frames go to a temporary file beside it, which is fsynced and renamed. If the writer
+/// is dropped unfinished or fails, the temporary file is removed and nothing is left at the path.
+pub struct FileWriter {
+    inner: Option<Writer<BufWriter<File>>>,
+    tmp: PathBuf,
+    dest: PathBuf,
+}
+
+impl Writer<BufWriter<File>> {
+    /// Starts writing `path` atomically (see [`FileWriter`]).
+    pub fn create(
+        path: impl AsRef<Path>,
+        nx: usize,
+        ny: usize,
+        mode: Mode,
+        options: &WriteOptions,
+    ) -> Result<FileWriter> {
+        let dest = path.as_ref().to_path_buf();
+        let tmp = temp_path(&dest);
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        let mut fw = FileWriter {
+            inner: None,
+            tmp,
+            dest,
+        };
+        fw.inner = Some(Writer::new(
+            BufWriter::with_capacity(1 << 20, file),
+            nx,
+            ny,
+            mode,
+            options,
+        )?);
+        Ok(fw)
+    }
+}
+
+/// A hidden name beside `dest`, unique to this process and call.
+pub fn temp_path(dest: &Path) -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    dest.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()))
+}
+
+/// Makes `tmp` durable and moves it to `dest` (fsync file, rename, fsync folder).
+pub fn commit_file(file: &File, tmp: &Path, dest: &Path) -> Result<()> {
+    file.sync_all()?;
+    fs::rename(tmp, dest)?;
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    // Folder fsync makes the rename itself durable; not every platform allows opening folders.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+impl FileWriter {
+    /// The destination path.
+    pub fn path(&self) -> &Path {
+        &self.dest
+    }
+
+    /// Writes the rest, syncs, and moves the file into place.
+    pub fn finish(mut self) -> Result<Summary> {
+        let w = self.inner.take().expect("FileWriter used after finish");
+        let (buf, summary) = w.finish()?;
+        let file = buf.into_inner().map_err(|e| Error::Io(e.into_error()))?;
+        commit_file(&file, &self.tmp, &self.dest)?;
+        Ok(summary)
+    }
+}
+
+impl Deref for FileWriter {
+    type Target = Writer<BufWriter<File>>;
+    fn deref(&self) -> &Self::Target {
+        self.inner.as_ref().expect("FileWriter used after finish")
+    }
+}
+
+impl DerefMut for FileWriter {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.inner.as_mut().expect("FileWriter used after finish")
+    }
+}
+
+impl Drop for FileWriter {
+    fn drop(&mut self) {
+        // Unfinished or failed: close and remove the temporary file. After a successful finish it
+        // has been renamed away and this is a harmless no-op.
+        self.inner = None;
+        let _ = fs::remove_file(&self.tmp);
+    }
+}

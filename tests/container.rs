@@ -1,0 +1,262 @@
+//! Container round trips: every mode, codec, shuffle and byte order through Writer and Reader.
+
+use std::io::Cursor;
+
+use mrcz::blosc::{ChunkHeader, Shuffle};
+use mrcz::codec::Codec;
+use mrcz::mrc::{Endian, Metadata, Mode};
+use mrcz::mrcz::{Compression, Reader, Stats, WriteOptions, Writer};
+use mrcz::synthetic::Rng;
+
+const MODES: [Mode; 9] = [
+    Mode::Int8,
+    Mode::Int16,
+    Mode::Float32,
+    Mode::ComplexInt16,
+    Mode::Complex64,
+    Mode::Uint16,
+    Mode::Int32,
+    Mode::Uint32,
+    Mode::Float16,
+];
+
+fn random_frames(mode: Mode, nx: usize, ny: usize, nz: usize, seed: u64) -> Vec<u8> {
+    let mut rng = Rng::new(seed);
+    let len = mode.section_bytes(nx as u64, ny as u64).unwrap() as usize * nz;
+    let mut v = vec![0u8; len];
+    match mode {
+        // Counting-like data: small integers, as detectors produce.
+        Mode::Int8 => v.iter_mut().for_each(|b| *b = (rng.next_u64() % 5) as u8),
+        Mode::Float32 | Mode::Complex64 => v.chunks_exact_mut(4).for_each(|c| {
+            c.copy_from_slice(&((rng.next_f64() * 200.0 - 50.0) as f32).to_ne_bytes())
+        }),
+        Mode::Float16 => v.chunks_exact_mut(2).for_each(|c| {
+            c.copy_from_slice(&half::f16::from_f64(rng.next_f64() * 10.0).to_ne_bytes())
+        }),
+        _ => v.iter_mut().for_each(|b| *b = rng.next_u64() as u8),
+    }
+    v
+}
+
+fn write(mode: Mode, nx: usize, ny: usize, data: &[u8], opts: &WriteOptions) -> Vec<u8> {
+    let mut w = Writer::new(Cursor::new(Vec::new()), nx, ny, mode, opts).unwrap();
+    w.write_frames(data).unwrap();
+    let (cur, summary) = w.finish().unwrap();
+    let bytes = cur.into_inner();
+    assert_eq!(summary.file_bytes, bytes.len() as u64);
+    bytes
+}
+
+#[test]
+fn round_trip_every_mode_codec_shuffle_and_byte_order() {
+    let mut cases = 0;
+    for (mi, mode) in MODES.into_iter().enumerate() {
+        for codec in [
+            None,
+            Some(Codec::Zstd),
+            Some(Codec::Lz4),
+            Some(Codec::Zlib),
+            Some(Codec::BloscLz),
+        ] {
+            for shuffle in [Shuffle::Bit, Shuffle::Byte, Shuffle::None] {
+                for endian in [Endian::Little, Endian::Big] {
+                    if codec.is_none() && shuffle != Shuffle::Bit {
+                        continue;
+                    }
+                    let (nx, ny, nz) = (37 + mi, 23, 3);
+                    let data = random_frames(mode, nx, ny, nz, mi as u64);
+                    let opts = WriteOptions {
+                        compression: codec.map(|codec| Compression {
+                            codec,
+                            level: 3,
+                            shuffle,
+                            block_size: Some(1024),
+                        }),
+                        endian,
+                        ..WriteOptions::default()
+                    };
+                    let file = write(mode, nx, ny, &data, &opts);
+                    let mut r = Reader::new(Cursor::new(file)).unwrap();
+                    assert_eq!(r.frames(), nz);
+                    assert_eq!(r.header().endian, endian);
+                    assert_eq!(r.codec(), codec);
+                    let mut back = vec![0u8; data.len()];
+                    r.read_frames(0..nz, &mut back).unwrap();
+                    assert!(back == data, "{mode:?} {codec:?} {shuffle:?} {endian:?}");
+                    // Random access: the last frame alone.
+                    let fl = r.frame_len();
+                    let mut last = vec![0u8; fl];
+                    r.read_frame(nz - 1, &mut last).unwrap();
+                    assert_eq!(last, data[(nz - 1) * fl..]);
+                    cases += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(cases, 9 * (2 + 4 * 3 * 2));
+}
+
+#[test]
+fn header_follows_mrcz_conventions_and_statistics_are_exact() {
+    let (nx, ny, nz) = (64, 48, 5);
+    let data = random_frames(Mode::Float32, nx, ny, nz, 9);
+    let opts = WriteOptions {
+        metadata: Metadata::json(serde_json::json!({"dose": 1.5})),
+        voxel_size: [1.25, 1.25, 2.0],
+        voltage: 300.0,
+        c3: 2.7,
+        gain: 0.0,
+        ..WriteOptions::default()
+    };
+    let file = write(Mode::Float32, nx, ny, &data, &opts);
+    // Raw header words, little-endian.
+    let i32_at = |o: usize| i32::from_le_bytes(file[o..o + 4].try_into().unwrap());
+    let f32_at = |o: usize| f32::from_le_bytes(file[o..o + 4].try_into().unwrap());
+    assert_eq!([i32_at(0), i32_at(4), i32_at(8)], [64, 48, 5]);
+    assert_eq!(i32_at(12), 6002, "MODE = 2 + 1000 x zstd");
+    assert_eq!(
+        [i32_at(28), i32_at(32), i32_at(36)],
+        [64, 48, 0],
+        "MX=NX, MY=NY, MZ=0 (python-mrcz slices)"
+    );
+    assert_eq!([f32_at(40), f32_at(44), f32_at(48)], [80.0, 60.0, 10.0]);
+    assert_eq!(&file[104..108], b"json");
+    assert_eq!(i32_at(108), 20140);
+    assert_eq!([f32_at(132), f32_at(136), f32_at(140)], [300.0, 2.7, 1.0]);
+    assert_eq!(&file[208..212], b"MAP ");
+    assert_eq!(&file[212..216], &[0x44, 0x44, 0, 0]);
+    assert!(file[224..233] == *b"MRCZ0.6.0" && file[233] == 0);
+    let nsymbt = i32_at(92) as usize;
+    assert_eq!(
+        &file[1024..1024 + nsymbt],
+        br#"{"dose": 1.5}"#,
+        "written as python's json.dumps does"
+    );
+    let packed = i64::from_le_bytes(file[144..152].try_into().unwrap());
+    assert_eq!(
+        packed as usize,
+        file.len() - 1024 - nsymbt,
+        "packedBytes = all chunks, ending at EOF"
+    );
+
+    // Chunk chain: nz chunks back to back, each a version-2 chunk of one section.
+    let mut pos = 1024 + nsymbt;
+    for _ in 0..nz {
+        let ch = ChunkHeader::parse(&file[pos..]).unwrap();
+        assert_eq!((ch.version, ch.nbytes), (2, nx * ny * 4));
+        pos += ch.cbytes;
+    }
+    assert_eq!(pos, file.len());
+
+    // Exact statistics over all frames.
+    let vals: Vec<f64> = data
+        .chunks_exact(4)
+        .map(|c| f32::from_ne_bytes(c.try_into().unwrap()) as f64)
+        .collect();
+    let n = vals.len() as f64;
+    let mean = vals.iter().sum::<f64>() / n;
+    let rms = (vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let min = vals.iter().cloned().fold(f64::INFINITY, f64::min);
+    let max = vals.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!((f32_at(76), f32_at(80)), (min as f32, max as f32));
+    assert!((f32_at(84) as f64 - mean).abs() < 1e-3 && (f32_at(216) as f64 - rms).abs() < 1e-3);
+
+    let r = Reader::new(Cursor::new(file)).unwrap();
+    assert_eq!(r.header().voxel_size(), [1.25, 1.25, 2.0]);
+    assert_eq!(r.metadata().value().unwrap()["dose"], 1.5);
+}
+
+#[test]
+fn eight_bit_counts_round_trip_bit_exactly_as_u8() {
+    let (nx, ny, nz) = (512, 256, 4);
+    let mut frames = vec![0u8; nx * ny * nz];
+    for (z, f) in frames.chunks_mut(nx * ny).enumerate() {
+        mrcz::synthetic::counting_frame(nx, ny, 0.8, 5, z as u64, f);
+    }
+    frames[17] = 255; // a hot pixel above int8's range survives as u8
+    let file = write(Mode::Int8, nx, ny, &frames, &WriteOptions::default());
+    assert!(file.len() < frames.len() / 2, "bitshuffled counts compress");
+    let mut r = Reader::new(Cursor::new(file)).unwrap();
+    let back: Vec<u8> = r.read_all().unwrap();
+    assert_eq!(back, frames);
+    let stats = Stats::of_frame(Mode::Int8, &frames);
+    assert_eq!(
+        stats.min, -1.0,
+        "mode 0 is signed: 255 counts as -1 in the header statistics"
+    );
+    assert_eq!(r.header().dmin, -1.0);
+}
+
+#[test]
+fn memory_stays_bounded_by_in_flight_window() {
+    // 40 frames through a window of 2: the writer must never hold more than that.
+    let (nx, ny) = (256, 256);
+    let opts = WriteOptions {
+        in_flight: 2,
+        ..WriteOptions::default()
+    };
+    let mut w = Writer::new(Cursor::new(Vec::new()), nx, ny, Mode::Int8, &opts).unwrap();
+    let frame = vec![3u8; nx * ny];
+    for _ in 0..40 {
+        w.write_frame(&frame).unwrap();
+    }
+    let (cur, s) = w.finish().unwrap();
+    assert_eq!(s.frames, 40);
+    let mut r = Reader::new(Cursor::new(cur.into_inner())).unwrap();
+    assert_eq!(r.frames(), 40);
+    let mut f = vec![0u8; nx * ny];
+    r.read_frame(39, &mut f).unwrap();
+    assert_eq!(f, frame);
+}
+
+#[test]
+fn file_writer_leaves_nothing_behind_unless_finished() {
+    let dir = std::env::temp_dir().join(format!("mrcz-test-atomic-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dest = dir.join("out.mrcz");
+    {
+        let mut w = Writer::create(&dest, 16, 16, Mode::Int8, &WriteOptions::default()).unwrap();
+        w.write_frame(&[1u8; 256]).unwrap();
+        assert!(
+            w.write_frame(&[1u8; 10]).is_err(),
+            "wrong frame size is an error"
+        );
+        // dropped without finish
+    }
+    assert!(!dest.exists());
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "temporary file removed"
+    );
+
+    let mut w = Writer::create(&dest, 16, 16, Mode::Int8, &WriteOptions::default()).unwrap();
+    w.write_frame(&[1u8; 256]).unwrap();
+    let s = w.finish().unwrap();
+    assert_eq!(std::fs::metadata(&dest).unwrap().len(), s.file_bytes);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn truncated_and_corrupt_files_are_errors() {
+    // Counting data, so the chunks really are compressed (random bytes would be stored raw).
+    let data = random_frames(Mode::Int8, 200, 100, 3, 4);
+    let file = write(Mode::Int8, 200, 100, &data, &WriteOptions::default());
+    for cut in [0, 100, 1023, 1024, 1030, file.len() - 1] {
+        let r = Reader::new(Cursor::new(file[..cut].to_vec()));
+        assert!(r.is_err(), "file cut at {cut} opened");
+    }
+    // Corrupt the first chunk's payload: opening works (index is fine), decoding fails with the frame.
+    let mut bad = file.clone();
+    let nsymbt = 0;
+    let first = 1024 + nsymbt;
+    let last = bad.len() - 1;
+    for b in &mut bad[first + 40..last.min(first + 400)] {
+        *b ^= 0x5a;
+    }
+    let mut r = Reader::new(Cursor::new(bad)).unwrap();
+    let mut buf = vec![0u8; r.frame_len()];
+    let err = r.read_frame(0, &mut buf).unwrap_err().to_string();
+    assert!(err.contains("frame 0"), "{err}");
+}

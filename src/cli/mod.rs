@@ -1,15 +1,157 @@
-//! Command-line interface: argument parsing, progress, exit codes.
+//! Command-line interface: argument parsing, dispatch, error reporting and exit codes.
+//!
+//! Exit status: 0 success, 1 failure (one line on stderr naming the file and the problem),
+//! 2 usage error. Machine-readable output goes to stdout with `--json`; diagnostics and progress
+//! bars go to stderr, progress only when stderr is a terminal.
 
+mod convert;
+mod demo;
+mod info;
+mod progress;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand, ValueEnum};
 
-/// mrcz: read, write and correct MRC2014 and MRCZ files.
+use mrcz::blosc::Shuffle;
+use mrcz::codec::Codec;
+
+/// mrcz: read, write and correct MRC2014 and MRCZ (Blosc-compressed MRC) files.
 #[derive(Debug, Parser)]
-#[command(name = "mrcz", version, about)]
-pub struct Cli {}
+#[command(name = "mrcz", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Compress an MRC or MRCZ file into MRCZ.
+    Compress(convert::CompressArgs),
+    /// Decompress an MRCZ (or MRC) file into plain MRC2014.
+    Decompress(convert::DecompressArgs),
+    /// Print a file's header, layout and metadata.
+    Info(info::InfoArgs),
+    /// Write a synthetic movie plain and with every codec, read it back, and report speed and ratio.
+    Demo(demo::DemoArgs),
+}
+
+/// Codec names accepted on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CodecArg {
+    /// Zstandard (default).
+    Zstd,
+    /// LZ4.
+    Lz4,
+    /// LZ4 high-compression request (written in the LZ4 format).
+    Lz4hc,
+    /// zlib.
+    Zlib,
+    /// BloscLZ.
+    Blosclz,
+}
+
+impl From<CodecArg> for Codec {
+    fn from(c: CodecArg) -> Codec {
+        match c {
+            CodecArg::Zstd => Codec::Zstd,
+            CodecArg::Lz4 => Codec::Lz4,
+            CodecArg::Lz4hc => Codec::Lz4Hc,
+            CodecArg::Zlib => Codec::Zlib,
+            CodecArg::Blosclz => Codec::BloscLz,
+        }
+    }
+}
+
+/// Shuffle filters accepted on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ShuffleArg {
+    /// Bitshuffle (default; best for integer counts).
+    Bit,
+    /// Byte shuffle.
+    Byte,
+    /// No filter.
+    None,
+}
+
+impl From<ShuffleArg> for Shuffle {
+    fn from(s: ShuffleArg) -> Shuffle {
+        match s {
+            ShuffleArg::Bit => Shuffle::Bit,
+            ShuffleArg::Byte => Shuffle::Byte,
+            ShuffleArg::None => Shuffle::None,
+        }
+    }
+}
+
+/// A failure to report: the file it concerns and what went wrong.
+#[derive(Debug)]
+pub struct Failure {
+    path: Option<PathBuf>,
+    message: String,
+}
+
+impl Failure {
+    /// A failure concerning `path`.
+    pub fn at(path: &Path, err: impl fmt::Display) -> Failure {
+        Failure {
+            path: Some(path.to_path_buf()),
+            message: one_line(err),
+        }
+    }
+
+    /// A failure not tied to one file.
+    pub fn msg(err: impl fmt::Display) -> Failure {
+        Failure {
+            path: None,
+            message: one_line(err),
+        }
+    }
+}
+
+fn one_line(err: impl fmt::Display) -> String {
+    err.to_string().replace('\n', " ")
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.path {
+            Some(p) => write!(f, "{}: {}", p.display(), self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Result of a subcommand.
+pub type CmdResult = Result<(), Failure>;
+
+/// Sets the size of the global thread pool (0 = one thread per core).
+pub fn set_threads(threads: usize) -> CmdResult {
+    if threads > 0 {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()
+            .map_err(|e| Failure::msg(format!("cannot start {threads} threads: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Parses the arguments, runs the command, and maps the outcome to an exit status.
 pub fn main() -> ExitCode {
-    let _cli = Cli::parse();
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Compress(a) => convert::compress(a),
+        Command::Decompress(a) => convert::decompress(a),
+        Command::Info(a) => info::run(a),
+        Command::Demo(a) => demo::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("mrcz: {f}");
+            ExitCode::FAILURE
+        }
+    }
 }

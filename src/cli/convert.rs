@@ -1,0 +1,249 @@
+//! `mrcz compress` and `mrcz decompress`: file-to-file conversion, streamed frame by frame.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+
+use mrcz::mrc::{Endian, Metadata, Mode};
+use mrcz::mrcz::{Compression, Reader, Summary, WriteOptions, Writer, unpack_uint4};
+
+use super::progress::Progress;
+use super::{CmdResult, CodecArg, Failure, ShuffleArg, set_threads};
+
+/// Arguments of `mrcz compress`.
+#[derive(Debug, Args)]
+pub struct CompressArgs {
+    /// Input MRC or MRCZ file.
+    input: PathBuf,
+    /// Output MRCZ file (written atomically: nothing appears here if anything fails).
+    output: PathBuf,
+    /// Codec.
+    #[arg(long, value_enum, default_value_t = CodecArg::Zstd)]
+    codec: CodecArg,
+    /// Compression level, 1 (fastest) to 9 (smallest).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=9))]
+    level: u8,
+    /// Shuffle filter applied before the codec.
+    #[arg(long, value_enum, default_value_t = ShuffleArg::Bit)]
+    shuffle: ShuffleArg,
+    /// Worker threads (0 = one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Blosc block size in bytes (default: the library's measured default).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=(1 << 30)))]
+    block_size: Option<u64>,
+    /// Format of the metadata in the extended header (python-mrcz reads only json).
+    #[arg(long, value_enum, default_value_t = MetaFormat::Json)]
+    metadata: MetaFormat,
+    /// Byte order of the output.
+    #[arg(long, value_enum, default_value_t = EndianArg::Little)]
+    endian: EndianArg,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    json: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Arguments of `mrcz decompress`.
+#[derive(Debug, Args)]
+pub struct DecompressArgs {
+    /// Input MRCZ (or MRC) file.
+    input: PathBuf,
+    /// Output plain MRC2014 file (written atomically).
+    output: PathBuf,
+    /// Worker threads (0 = one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Byte order of the output.
+    #[arg(long, value_enum, default_value_t = EndianArg::Little)]
+    endian: EndianArg,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    json: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Metadata encodings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MetaFormat {
+    /// JSON, EXTTYP 'json' (what python-mrcz reads).
+    Json,
+    /// MessagePack, EXTTYP 'msgp' (smaller; python-mrcz skips it but still reads the pixels).
+    Msgpack,
+}
+
+/// Byte orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EndianArg {
+    /// Little-endian (default; what every current tool writes).
+    Little,
+    /// Big-endian.
+    Big,
+}
+
+impl From<EndianArg> for Endian {
+    fn from(e: EndianArg) -> Endian {
+        match e {
+            EndianArg::Little => Endian::Little,
+            EndianArg::Big => Endian::Big,
+        }
+    }
+}
+
+/// Runs `mrcz compress`.
+pub fn compress(a: CompressArgs) -> CmdResult {
+    let compression = Compression {
+        codec: a.codec.into(),
+        level: a.level,
+        shuffle: a.shuffle.into(),
+        block_size: a.block_size.map(|b| b as usize),
+    };
+    let job = Job {
+        input: &a.input,
+        output: &a.output,
+        compression: Some(compression),
+        metadata: a.metadata,
+        endian: a.endian.into(),
+        threads: a.threads,
+        json: a.json,
+        quiet: a.quiet,
+    };
+    job.run("compress")
+}
+
+/// Runs `mrcz decompress`.
+pub fn decompress(a: DecompressArgs) -> CmdResult {
+    let job = Job {
+        input: &a.input,
+        output: &a.output,
+        compression: None,
+        metadata: MetaFormat::Json,
+        endian: a.endian.into(),
+        threads: a.threads,
+        json: a.json,
+        quiet: a.quiet,
+    };
+    job.run("decompress")
+}
+
+/// One file-to-file conversion.
+struct Job<'a> {
+    input: &'a Path,
+    output: &'a Path,
+    compression: Option<Compression>,
+    metadata: MetaFormat,
+    endian: Endian,
+    threads: usize,
+    json: bool,
+    quiet: bool,
+}
+
+impl Job<'_> {
+    fn run(&self, verb: &str) -> CmdResult {
+        set_threads(self.threads)?;
+        let start = Instant::now();
+        let mut reader = Reader::open(self.input).map_err(|e| Failure::at(self.input, e))?;
+        for w in reader.warnings() {
+            eprintln!("mrcz: warning: {}: {w}", self.input.display());
+        }
+        let h = reader.header().clone();
+        // 4-bit data cannot be compressed in a way python-mrcz reads: store it as 8-bit counts.
+        let unpack = self.compression.is_some() && h.mode == Mode::Uint4;
+        let mode = if unpack { Mode::Int8 } else { h.mode };
+        if unpack && !self.quiet {
+            eprintln!(
+                "mrcz: note: {}: 4-bit input written as 8-bit (mode 0)",
+                self.input.display()
+            );
+        }
+        let options = WriteOptions {
+            compression: self.compression,
+            endian: self.endian,
+            metadata: convert_metadata(reader.metadata(), self.metadata)
+                .map_err(|e| Failure::at(self.input, e))?,
+            voxel_size: h.voxel_size(),
+            voltage: h.voltage,
+            c3: h.c3,
+            gain: h.gain,
+            labels: h
+                .labels_in_use()
+                .into_iter()
+                .filter(|l| !l.is_empty() && !l.starts_with("MRCZ") && !l.starts_with("mrcz-rs"))
+                .collect(),
+            template: Some(h.clone()),
+            mz: None,
+            in_flight: 0,
+        };
+        let (nx, ny) = (h.nx as usize, h.ny as usize);
+        let mut writer = Writer::create(self.output, nx, ny, mode, &options)
+            .map_err(|e| Failure::at(self.output, e))?;
+        let frames = reader.frames();
+        let mut progress = Progress::new(verb, frames as u64, self.quiet || self.json);
+        let mut packed = Vec::new();
+        for i in 0..frames {
+            let mut buf = vec![0u8; writer.frame_len()];
+            if unpack {
+                packed.resize(reader.frame_len(), 0);
+                reader
+                    .read_frame(i, &mut packed)
+                    .map_err(|e| Failure::at(self.input, e))?;
+                buf = unpack_uint4(nx, &packed);
+            } else {
+                reader
+                    .read_frame(i, &mut buf)
+                    .map_err(|e| Failure::at(self.input, e))?;
+            }
+            writer
+                .write_frame_vec(buf)
+                .map_err(|e| Failure::at(self.output, e))?;
+            progress.inc(1);
+        }
+        let summary = writer.finish().map_err(|e| Failure::at(self.output, e))?;
+        progress.finish();
+        self.report(&summary, start.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    fn report(&self, s: &Summary, secs: f64) {
+        let mbps = s.raw_bytes as f64 / 1e6 / secs.max(1e-9);
+        let ratio = s.raw_bytes as f64 / s.packed_bytes.max(1) as f64;
+        if self.json {
+            let v = serde_json::json!({
+                "input": self.input,
+                "output": self.output,
+                "frames": s.frames,
+                "raw_bytes": s.raw_bytes,
+                "packed_bytes": s.packed_bytes,
+                "file_bytes": s.file_bytes,
+                "ratio": ratio,
+                "seconds": secs,
+                "mb_per_s": mbps,
+                "codec": self.compression.map(|c| c.codec.name()),
+            });
+            println!("{v}");
+        } else if !self.quiet {
+            println!(
+                "{} -> {}: {} frames, {:.1} MB -> {:.1} MB ({ratio:.2}x), {secs:.2} s, {mbps:.0} MB/s",
+                self.input.display(),
+                self.output.display(),
+                s.frames,
+                s.raw_bytes as f64 / 1e6,
+                s.file_bytes as f64 / 1e6,
+            );
+        }
+    }
+}
+
+/// The output metadata: the input's, re-encoded when the requested format differs.
+fn convert_metadata(m: &Metadata, want: MetaFormat) -> mrcz::Result<Metadata> {
+    Ok(match (m, want) {
+        (Metadata::MessagePack { value, .. }, MetaFormat::Json) => Metadata::json(value.clone()),
+        (Metadata::Json { value, .. }, MetaFormat::Msgpack) => Metadata::msgpack(value.clone())?,
+        _ => m.clone(),
+    })
+}

@@ -186,7 +186,7 @@ impl Job<'_> {
         let mut progress = Progress::new(verb, frames as u64, self.quiet || self.json);
         let mut packed = Vec::new();
         for i in 0..frames {
-            let mut buf = vec![0u8; writer.frame_len()];
+            let mut buf = writer.frame_buffer();
             if unpack {
                 packed.resize(reader.frame_len(), 0);
                 reader

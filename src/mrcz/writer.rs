@@ -217,6 +217,16 @@ impl<W: Write + Seek> Writer<W> {
         self.submitted
     }
 
+    /// A buffer of [`frame_len`](Self::frame_len) bytes to fill and hand to
+    /// [`write_frame_vec`](Self::write_frame_vec): buffers of frames already written are reused,
+    /// so a read-fill-write loop allocates only a window's worth of frames. Its contents are
+    /// unspecified.
+    pub fn frame_buffer(&mut self) -> Vec<u8> {
+        let mut buf = self.spare_in.pop().unwrap_or_default();
+        buf.resize(self.frame_len, 0);
+        buf
+    }
+
     /// Adds one frame of pixels in the machine's byte order (`frame_len` bytes).
     pub fn write_frame(&mut self, frame: &[u8]) -> Result<()> {
         let mut buf = self.spare_in.pop().unwrap_or_default();
@@ -315,8 +325,13 @@ impl<W: Write + Seek> Writer<W> {
         self.packed += bytes.len() as u64;
         self.written += 1;
         self.stats.merge(&done.stats);
-        self.spare_in.push(done.input);
-        self.spare_out.push(done.output);
+        // Keep a couple of buffers for reuse; more would only hold memory.
+        if self.spare_in.len() < 2 {
+            self.spare_in.push(done.input);
+        }
+        if self.spare_out.len() < 2 {
+            self.spare_out.push(done.output);
+        }
         Ok(())
     }
 

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: this project's `mrcz` binary against python-mrcz 0.6.0 (c-blosc).
+
+Same input files, same machine, same run, 2 threads on both sides, file to file:
+  * compress:   plain MRC  -> MRCZ   (python: readMRC + writeMRC(compressor=...) + fsync)
+  * decompress: MRCZ       -> plain  (both sides read python-mrcz's MRCZ file; + fsync)
+Our binary fsyncs its output before renaming it into place, so python's side fsyncs too.
+
+Inputs (generated once into the work folder): 8-bit Poisson movies at 0.1, 1 and 4 counts per
+pixel, and a float32 gain-normalised movie (1 count/pixel x a fixed gain map ~ N(1, 0.05)).
+Each timing is the median of --repeat runs with a warm page cache. Memory is the maximum resident
+set size from /usr/bin/time -v.
+
+Usage: python benches/peer.py BINARY WORKDIR [--frames 20] [--size 4096] [--repeat 3] [--quick]
+Prints a Markdown table on stdout.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import mrcz
+
+PEER_SCRIPT = r"""
+import os, sys, time, json, contextlib, io
+import mrcz
+op, src, dst, codec, threads = sys.argv[1:6]
+threads = int(threads)
+t0 = time.perf_counter()
+with contextlib.redirect_stdout(io.StringIO()):
+    img, hdr = mrcz.readMRC(src, n_threads=threads)
+    mrcz.writeMRC(img, dst, compressor=None if codec == 'none' else codec, clevel=1,
+                  n_threads=threads, pixelsize=[1.0, 1.0, 1.0])
+fd = os.open(dst, os.O_RDONLY); os.fsync(fd); os.close(fd)
+print(json.dumps({"seconds": time.perf_counter() - t0}))
+"""
+
+
+def max_rss_kb(cmd):
+    out = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"{cmd} failed: {out.stderr[-2000:]}")
+    for line in out.stderr.splitlines():
+        if "Maximum resident set size" in line:
+            return int(line.split(":")[1])
+    return -1
+
+
+def ours(binary, op, src, dst, codec, threads):
+    args = [binary, op, src, dst, "--threads", str(threads), "--quiet"]
+    if op == "compress":
+        args += ["--codec", codec, "--level", "1"]
+    t0 = time.perf_counter()
+    subprocess.run(args, check=True)
+    return time.perf_counter() - t0, args
+
+
+def theirs(op, src, dst, codec, threads):
+    args = [sys.executable, "-c", PEER_SCRIPT, op, src, dst, codec if op == "compress" else "none", str(threads)]
+    out = subprocess.run(args, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])["seconds"], args
+
+
+def generate(work, frames, size):
+    rng = np.random.default_rng(2024)
+    movies = {}
+    for dose in [0.1, 1.0, 4.0]:
+        path = os.path.join(work, f"poisson-{dose}.mrc")
+        if not os.path.exists(path):
+            data = rng.poisson(dose, (frames, size, size)).clip(0, 127).astype(np.int8)
+            mrcz.writeMRC(data, path, compressor=None, pixelsize=[1.0, 1.0, 1.0])
+        movies[f"8-bit, {dose} e/px"] = path
+    path = os.path.join(work, "gain-normalised-f32.mrc")
+    if not os.path.exists(path):
+        gain = rng.normal(1.0, 0.05, (size, size)).astype(np.float32)
+        data = np.empty((frames, size, size), np.float32)
+        for z in range(frames):
+            data[z] = rng.poisson(1.0, (size, size)).astype(np.float32) * gain
+        mrcz.writeMRC(data, path, compressor=None, pixelsize=[1.0, 1.0, 1.0])
+    movies["float32 gain-normalised"] = path
+    return movies
+
+
+def median_time(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t, _ = fn()
+        times.append(t)
+    return statistics.median(times)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("binary")
+    ap.add_argument("work")
+    ap.add_argument("--frames", type=int, default=20)
+    ap.add_argument("--size", type=int, default=4096)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--codecs", default="zstd,lz4,zlib")
+    args = ap.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    binary = os.path.abspath(args.binary)
+    movies = generate(args.work, args.frames, args.size)
+    t = args.threads
+    print(f"python-mrcz {mrcz.__version__}; {args.frames} x {args.size} x {args.size}; {t} threads; "
+          f"median of {args.repeat}; MB = 10^6 bytes of uncompressed data per second")
+    print()
+    print("| input | codec | op | python-mrcz MB/s | mrcz-rs MB/s | speed ratio | python-mrcz ratio | mrcz-rs ratio | mrcz-rs max RSS MB |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    for name, src in movies.items():
+        raw = os.path.getsize(src) - 1024
+        for codec in args.codecs.split(","):
+            py_z = os.path.join(args.work, f"py-{codec}.mrcz")
+            rs_z = os.path.join(args.work, f"rs-{codec}.mrcz")
+            py_t = median_time(lambda: theirs("compress", src, py_z, codec, t), args.repeat)
+            rs_t = median_time(lambda: ours(binary, "compress", src, rs_z, codec, t), args.repeat)
+            rss = max_rss_kb(ours(binary, "compress", src, rs_z, codec, t)[1]) / 1024
+            py_ratio = raw / (os.path.getsize(py_z) - 1024)
+            rs_ratio = raw / (os.path.getsize(rs_z) - 1024)
+            print(f"| {name} | {codec} | compress | {raw / py_t / 1e6:.0f} | {raw / rs_t / 1e6:.0f} | "
+                  f"{py_t / rs_t:.2f} | {py_ratio:.2f} | {rs_ratio:.2f} | {rss:.0f} |", flush=True)
+            py_out = os.path.join(args.work, "py-out.mrc")
+            rs_out = os.path.join(args.work, "rs-out.mrc")
+            py_t = median_time(lambda: theirs("decompress", py_z, py_out, codec, t), args.repeat)
+            rs_t = median_time(lambda: ours(binary, "decompress", py_z, rs_out, codec, t), args.repeat)
+            rss = max_rss_kb(ours(binary, "decompress", py_z, rs_out, codec, t)[1]) / 1024
+            print(f"| {name} | {codec} | decompress | {raw / py_t / 1e6:.0f} | {raw / rs_t / 1e6:.0f} | "
+                  f"{py_t / rs_t:.2f} | | | {rss:.0f} |", flush=True)
+            for p in (py_out, rs_out, rs_z):
+                os.remove(p)
+        print(f"<!-- input {name}: {raw / 1e6:.0f} MB -->", flush=True)
+
+
+if __name__ == "__main__":
+    main()

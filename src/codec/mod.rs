@@ -215,6 +215,15 @@ pub(crate) struct Contexts {
     tmp: Vec<u8>,
 }
 
+impl Contexts {
+    /// Frees scratch buffers larger than `keep` bytes.
+    pub(crate) fn trim(&mut self, keep: usize) {
+        if self.tmp.capacity() > keep {
+            self.tmp = Vec::new();
+        }
+    }
+}
+
 /// Decodes one stream of `codec` into `dst`, which it must fill exactly.
 pub(crate) fn decode(
     codec: Codec,

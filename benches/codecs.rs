@@ -56,14 +56,40 @@ fn bench(c: &mut Criterion) {
             });
             let mut out = vec![0u8; frame.len()];
             let limits = Limits::default();
+            blosc::decompress_into(&chunk, &mut out, &limits).unwrap();
+            assert!(out == frame);
             group.bench_function(BenchmarkId::new("decompress", codec), |b| {
                 b.iter(|| blosc::decompress_into(&chunk, &mut out, &limits).unwrap())
             });
-            assert!(out == frame);
         }
         group.finish();
     }
 }
 
-criterion_group!(benches, bench);
+/// The chunk layer and codecs without the shuffle kernels: λ = 1, no shuffle.
+fn bench_codec_only(c: &mut Criterion) {
+    let frame = poisson_frame(1.0, 0x5eed);
+    let mut group = c.benchmark_group("codec_only_lambda_1_noshuffle");
+    group.throughput(Throughput::Bytes(frame.len() as u64));
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_millis(500));
+    group.measurement_time(Duration::from_secs(3));
+    for codec in [Codec::Zstd, Codec::Lz4] {
+        let params = Params::new(codec, 1, Shuffle::None, 1);
+        let mut chunk = blosc::compress(&frame, &params).unwrap();
+        let mut out = vec![0u8; frame.len()];
+        let limits = Limits::default();
+        blosc::decompress_into(&chunk, &mut out, &limits).unwrap();
+        assert!(out == frame);
+        group.bench_function(BenchmarkId::new("compress", codec), |b| {
+            b.iter(|| blosc::compress_into(&frame, &params, &mut chunk).unwrap())
+        });
+        group.bench_function(BenchmarkId::new("decompress", codec), |b| {
+            b.iter(|| blosc::decompress_into(&chunk, &mut out, &limits).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_codec_only);
 criterion_main!(benches);

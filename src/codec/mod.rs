@@ -3,8 +3,8 @@
 //! This is the only place a compression crate is named: zstd through `zrip`, lz4 through
 //! `lz4_flex`, zlib through `miniz_oxide`, and BloscLZ implemented here.
 //!
-//! The chunk layer ([`crate::blosc`]) calls [`decode`] and [`encode`] once per stream, with a
-//! per-thread [`Contexts`] holding every codec's reusable state.
+//! The chunk layer ([`crate::blosc`]) calls the crate-private `decode` and `encode` once per
+//! stream, with a per-thread `Contexts` holding every codec's reusable state.
 //!
 //! # Compression levels
 //!

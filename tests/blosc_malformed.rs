@@ -80,7 +80,7 @@ fn decode(chunk: &[u8]) -> Result<Vec<u8>, Error> {
 #[test]
 fn sample_names_exist_and_decode() {
     for s in samples() {
-        decode(&s).unwrap();
+        decode(s).unwrap();
     }
 }
 
@@ -122,7 +122,8 @@ fn lying_fields_are_errors() {
     let base = vector("b1-lz4-shuf-ts4-cl5-n1000-base");
     let h = ChunkHeader::parse(&base).unwrap();
     assert!(!h.memcpyed && h.nbytes == 1000);
-    let lies: Vec<(&str, Box<dyn Fn(&mut Vec<u8>)>)> = vec![
+    type Lie = Box<dyn Fn(&mut Vec<u8>)>;
+    let lies: Vec<(&str, Lie)> = vec![
         (
             "cbytes + 1",
             Box::new(|c| {

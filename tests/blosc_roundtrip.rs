@@ -184,6 +184,7 @@ fn roundtrip_grid() {
             for ts in [1, 2, 4, 8, 3] {
                 for (len, bs) in [
                     (1000, None),
+                    (16_385, Some(16_384)), // 1-byte leftover block: one raw 1-byte stream
                     (70_001, Some(16_384)),
                     (300_003, Some(65_536)),
                 ] {
@@ -202,7 +203,7 @@ fn roundtrip_grid() {
             }
         }
     }
-    assert_eq!(n, 5 * 3 * 5 * 3 * 2);
+    assert_eq!(n, 5 * 3 * 5 * 4 * 2);
 }
 
 #[test]

@@ -72,7 +72,7 @@ fn special_body<'a>(
         }
     };
     let whole_elements = |ts: usize| {
-        if hdr.nbytes % ts == 0 {
+        if hdr.nbytes.is_multiple_of(ts) {
             Ok(())
         } else {
             Err(corrupt(format!(

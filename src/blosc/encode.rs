@@ -211,7 +211,7 @@ fn encode_block(
             buf
         }
         // Version-2 rule: bitshuffle only whole blocks of a multiple of 8 elements.
-        Shuffle::Bit if bsize / ts >= 8 && (bsize / ts) % 8 == 0 => {
+        Shuffle::Bit if bsize / ts >= 8 && (bsize / ts).is_multiple_of(8) => {
             let buf = prefix(a, bsize);
             mrcz_simd::bitshuffle(ts, block, buf);
             buf

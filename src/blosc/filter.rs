@@ -80,7 +80,7 @@ impl BlockFilter {
                 let ts = *typesize;
                 let step = if *shuffle {
                     (ts > 1).then_some(Step::Unshuffle(ts))
-                } else if *bitshuffle && bsize >= ts && (bsize / ts) % 8 == 0 {
+                } else if *bitshuffle && bsize >= ts && (bsize / ts).is_multiple_of(8) {
                     Some(Step::BitUnshuffle(ts))
                 } else {
                     None

@@ -83,7 +83,10 @@ impl BlockLayout {
                 return Err(corrupt("blocksize 0"));
             }
             blocksize = blocksize.min(nbytes);
-            if limits.recover_v5_blocksize && blocksize > typesize && blocksize % typesize != 0 {
+            if limits.recover_v5_blocksize
+                && blocksize > typesize
+                && !blocksize.is_multiple_of(typesize)
+            {
                 blocksize = recovered_blocksize(chunk, hdr, blocksize)?;
             }
         }
@@ -135,14 +138,14 @@ impl BlockLayout {
             }
             let (neblock, streams) = self.streams(chunk, j)?;
             for (k, stream) in streams.enumerate() {
-                if let Stream::Coded(payload) = stream? {
-                    if neblock > max_decoded_len(self.codec, payload.len()) {
-                        return Err(corrupt(format!(
-                            "block {j} stream {k}: {} bytes of {} cannot decode to {neblock} bytes",
-                            payload.len(),
-                            self.codec
-                        )));
-                    }
+                if let Stream::Coded(payload) = stream?
+                    && neblock > max_decoded_len(self.codec, payload.len())
+                {
+                    return Err(corrupt(format!(
+                        "block {j} stream {k}: {} bytes of {} cannot decode to {neblock} bytes",
+                        payload.len(),
+                        self.codec
+                    )));
                 }
             }
         }
@@ -171,7 +174,7 @@ impl BlockLayout {
         } else {
             1
         };
-        if bsize % nstreams != 0 {
+        if !bsize.is_multiple_of(nstreams) {
             return Err(corrupt(format!(
                 "block {j} of {bsize} bytes cannot be split into {nstreams} streams \
                  (block size not a multiple of the typesize)"

@@ -25,9 +25,29 @@ thread_local! {
 /// Runs `f` with this thread's scratch (a fresh one if it is already in use higher up the stack).
 pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut s) => f(&mut s),
+        Ok(mut s) => {
+            let r = f(&mut s);
+            s.trim();
+            r
+        }
         Err(_) => f(&mut Scratch::default()),
     })
+}
+
+/// Buffers larger than this are freed after use rather than kept by the thread.
+const KEEP_BYTES: usize = 16 << 20;
+
+impl Scratch {
+    /// Drops buffers grown by an unusually large block, so that one huge chunk does not pin
+    /// its memory in every thread for the rest of the process.
+    fn trim(&mut self) {
+        for buf in [&mut self.a, &mut self.b, &mut self.block_out] {
+            if buf.capacity() > KEEP_BYTES {
+                *buf = Vec::new();
+            }
+        }
+        self.codecs.trim(KEEP_BYTES);
+    }
 }
 
 /// The first `n` bytes of `buf`, growing it (zero-filled) only when it is too short.

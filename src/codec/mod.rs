@@ -3,8 +3,8 @@
 //! This is the only place a compression crate is named: zstd through `zrip`, lz4 through
 //! `lz4_flex`, zlib through `miniz_oxide`, and BloscLZ implemented here.
 //!
-//! The chunk layer ([`crate::blosc`]) calls [`decode`] and [`encode`] once per stream, with a
-//! per-thread [`Contexts`] holding every codec's reusable state.
+//! The chunk layer ([`crate::blosc`]) calls the crate-private `decode` and `encode` once per
+//! stream, with a per-thread `Contexts` holding every codec's reusable state.
 //!
 //! # Compression levels
 //!
@@ -154,6 +154,46 @@ impl Codec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CodecError(pub(crate) String);
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_codec_respects_the_limit() {
+        let mut ctx = Contexts::default();
+        let src: Vec<u8> = (0..5000u32).map(|i| (i % 10) as u8).collect();
+        for codec in [Codec::BloscLz, Codec::Lz4, Codec::Zlib, Codec::Zstd] {
+            for level in [1, 5, 9] {
+                let mut out = vec![9u8];
+                assert!(encode(codec, level, &src, &mut out, usize::MAX, &mut ctx).unwrap());
+                let n = out.len() - 1;
+                let mut dst = vec![0u8; src.len()];
+                decode(codec, &out[1..], &mut dst, &mut ctx).unwrap();
+                assert_eq!(dst, src, "{codec}");
+                // One byte too few: refused, and `out` untouched.
+                for limit in [0, 1, n - 1] {
+                    let mut out = vec![9u8];
+                    assert!(!encode(codec, level, &src, &mut out, limit, &mut ctx).unwrap());
+                    assert_eq!(out, [9u8], "{codec} limit {limit}");
+                }
+                // Decoding into a buffer of the wrong size fails.
+                let mut short = vec![0u8; src.len() - 1];
+                assert!(
+                    decode(codec, &out[1..], &mut short, &mut ctx).is_err(),
+                    "{codec}"
+                );
+                let mut long = vec![0u8; src.len() + 1];
+                assert!(
+                    decode(codec, &out[1..], &mut long, &mut ctx).is_err(),
+                    "{codec}"
+                );
+            }
+        }
+        let mut one = [0u8; 1];
+        assert!(decode(Codec::Snappy, &[0], &mut one, &mut ctx).is_err());
+    }
+}
+
 impl CodecError {
     fn new(msg: impl Into<String>) -> Self {
         CodecError(msg.into())
@@ -173,6 +213,15 @@ pub(crate) struct Contexts {
     blosclz_table: Vec<u32>,
     /// Codec output before it is copied where it belongs.
     tmp: Vec<u8>,
+}
+
+impl Contexts {
+    /// Frees scratch buffers larger than `keep` bytes.
+    pub(crate) fn trim(&mut self, keep: usize) {
+        if self.tmp.capacity() > keep {
+            self.tmp = Vec::new();
+        }
+    }
 }
 
 /// Decodes one stream of `codec` into `dst`, which it must fill exactly.
@@ -212,6 +261,9 @@ pub(crate) fn encode(
     limit: usize,
     ctx: &mut Contexts,
 ) -> Result<bool, CodecError> {
+    if limit == 0 || src.is_empty() {
+        return Ok(false);
+    }
     match codec {
         Codec::BloscLz => Ok(blosclz::compress(src, out, limit, &mut ctx.blosclz_table)),
         Codec::Lz4 | Codec::Lz4Hc => {

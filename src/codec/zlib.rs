@@ -43,6 +43,8 @@ pub(crate) fn compress(
 ) -> Result<bool, CodecError> {
     state.reset();
     state.set_format_and_level(DataFormat::Zlib, level);
+    // Deflate never needs much more than the input (stored blocks cost 5 bytes per 64 KiB).
+    let limit = limit.min(src.len() + src.len() / 64 + 1024);
     if tmp.len() < limit {
         tmp.resize(limit, 0);
     }
@@ -53,7 +55,7 @@ pub(crate) fn compress(
             Ok(true)
         }
         // The output buffer is full: the stream does not fit in `limit` bytes.
-        TDEFLStatus::Okay | TDEFLStatus::Done => Ok(false),
+        TDEFLStatus::Okay | TDEFLStatus::Done | TDEFLStatus::PutBufFailed => Ok(false),
         other => Err(CodecError::new(format!(
             "zlib: compressor status {other:?}"
         ))),

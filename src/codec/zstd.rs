@@ -54,6 +54,7 @@ pub(crate) fn compress(
     ctx: &mut CompressContext,
     tmp: &mut Vec<u8>,
 ) -> Result<bool, CodecError> {
+    let limit = limit.min(zrip::compress_bound(src.len()));
     if tmp.len() < limit {
         tmp.resize(limit, 0);
     }

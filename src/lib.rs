@@ -5,7 +5,7 @@
 //!
 //! The data path, top to bottom:
 //!
-//! * [`mrcz`]: the container. [`mrcz::Reader`](crate::mrcz::Reader) and [`mrcz::Writer`](crate::mrcz::Writer) turn frames into chunks and
+//! * [`mrcz`]: the container. [`mrcz::Reader`] and [`mrcz::Writer`] turn frames into chunks and
 //!   back, one Blosc chunk per z-section.
 //! * [`mrc`]: the 1024-byte MRC2014 header and the extended-header metadata.
 //! * [`blosc`]: one Blosc chunk ⇄ blocks ⇄ streams (Blosc1 version-2 read/write, Blosc2 version-5

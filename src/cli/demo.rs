@@ -75,8 +75,8 @@ fn demo_in(a: &DemoArgs, dir: &std::path::Path) -> CmdResult {
             dir.display()
         );
         println!(
-            "{:<8} {:>10} {:>7} {:>11} {:>11}  {}",
-            "codec", "size MB", "ratio", "write MB/s", "read MB/s", "bit-exact"
+            "{:<8} {:>10} {:>7} {:>11} {:>11}  bit-exact",
+            "codec", "size MB", "ratio", "write MB/s", "read MB/s"
         );
     }
     let metadata = Metadata::json(serde_json::json!({

@@ -35,13 +35,16 @@ impl Default for ReadOptions {
     }
 }
 
+/// Byte offset and length of one stored frame.
+type Extent = (u64, usize);
+
 /// Where the frames are in the file.
 #[derive(Debug, Clone)]
 enum Layout {
     /// Plain MRC: `frames` sections of `frame_len` bytes from `offset`.
     Plain { offset: u64 },
     /// MRCZ: one Blosc chunk per section, `(offset, length)` each, found by walking cbytes.
-    Chunks(Vec<(u64, usize)>),
+    Chunks(Vec<Extent>),
 }
 
 /// A reader of one MRC2014 or MRCZ file.
@@ -394,7 +397,7 @@ fn walk_chunks<R: Read + Seek>(
     nz: u64,
     frame_len: usize,
     warnings: &mut Vec<String>,
-) -> Result<(Vec<(u64, usize)>, Option<u8>)> {
+) -> Result<(Vec<Extent>, Option<u8>)> {
     // Each chunk takes at least 16 bytes: a lying NZ cannot make us reserve more than that.
     let cap = nz.min((file_len - pos) / 16 + 1) as usize;
     let mut chunks = Vec::with_capacity(cap);

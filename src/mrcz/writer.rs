@@ -249,7 +249,7 @@ impl<W: Write + Seek> Writer<W> {
 
     /// Adds several frames at once (`n × frame_len` bytes).
     pub fn write_frames(&mut self, frames: &[u8]) -> Result<()> {
-        if frames.len() % self.frame_len != 0 {
+        if !frames.len().is_multiple_of(self.frame_len) {
             return Err(Error::InvalidArgument(format!(
                 "{} bytes is not a whole number of {}-byte frames",
                 frames.len(),
@@ -283,7 +283,7 @@ impl<W: Write + Seek> Writer<W> {
         }
         let (tx, rx) = sync_channel(1);
         let mode = self.header.mode;
-        let params = self.params.clone();
+        let params = self.params;
         let swap = self.swap;
         let output = self.spare_out.pop().unwrap_or_default();
         rayon::spawn(move || {

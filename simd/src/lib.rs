@@ -1,26 +1,36 @@
 //! Byte-shuffle and bitshuffle kernels in the layout Blosc uses.
-//!
-//! * **Byte shuffle** groups byte `j` of every element together: for `q = len / ts` whole
-//!   elements, `dst[j*q + i] = src[i*ts + j]`; the `len % ts` trailing bytes are copied.
-//! * **Bitshuffle** transposes bits: for `m` elements (a multiple of 8) it writes `8*ts` bit rows of
-//!   `m / 8` bytes, row `8*j + k` holding bit `k` of byte `j` of each element, least significant bit
-//!   first inside each output byte. The public functions transpose the first `n - n % 8` elements
-//!   and copy the rest unchanged (the rule of Blosc2 chunks; Blosc1's all-or-nothing rule is the
-//!   caller's choice).
-//!
-//! [`scalar`] is the plain reference; the crate-level functions are the fast paths and always give
-//! the same bytes.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod kernels;
 pub mod scalar;
+mod swar;
+
+fn check(typesize: usize, src: &[u8], dst: &[u8]) {
+    assert!(typesize > 0, "typesize must be positive");
+    assert_eq!(
+        src.len(),
+        dst.len(),
+        "source and destination lengths differ"
+    );
+}
 
 /// Byte-shuffles `src` into `dst` for elements of `typesize` bytes. `dst.len()` must equal `src.len()`.
 ///
 /// # Panics
 /// If the lengths differ or `typesize == 0`.
 pub fn shuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
-    scalar::shuffle(typesize, src, dst)
+    check(typesize, src, dst);
+    let q = src.len() / typesize;
+    let body = q * typesize;
+    match typesize {
+        1 => dst.copy_from_slice(src),
+        2 => kernels::byte_fwd::<2, 2>(src, dst, q),
+        4 => kernels::byte_fwd::<4, 4>(src, dst, q),
+        8 => kernels::byte_fwd::<8, 8>(src, dst, q),
+        _ => kernels::byte_fwd_any(typesize, src, dst, q, q),
+    }
+    dst[body..].copy_from_slice(&src[body..]);
 }
 
 /// Inverse of [`shuffle`].
@@ -28,7 +38,17 @@ pub fn shuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
 /// # Panics
 /// If the lengths differ or `typesize == 0`.
 pub fn unshuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
-    scalar::unshuffle(typesize, src, dst)
+    check(typesize, src, dst);
+    let q = src.len() / typesize;
+    let body = q * typesize;
+    match typesize {
+        1 => dst.copy_from_slice(src),
+        2 => kernels::byte_inv::<2, 2>(src, dst, q),
+        4 => kernels::byte_inv::<4, 4>(src, dst, q),
+        8 => kernels::byte_inv::<8, 8>(src, dst, q),
+        _ => kernels::byte_inv_any(typesize, src, q, dst, q),
+    }
+    dst[body..].copy_from_slice(&src[body..]);
 }
 
 /// Bitshuffles the first `n - n % 8` elements of `src` (n = `src.len() / typesize`) into `dst` and
@@ -37,7 +57,21 @@ pub fn unshuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
 /// # Panics
 /// If the lengths differ or `typesize == 0`.
 pub fn bitshuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
-    scalar::bitshuffle(typesize, src, dst)
+    check(typesize, src, dst);
+    let n = src.len() / typesize;
+    let m = n - n % 8;
+    let body = m * typesize;
+    if m > 0 {
+        let row = m / 8;
+        match typesize {
+            1 => kernels::bit_fwd::<1, 8>(src, dst, m, row, 0),
+            2 => kernels::bit_fwd::<2, 16>(src, dst, m, row, 0),
+            4 => kernels::bit_fwd::<4, 32>(src, dst, m, row, 0),
+            8 => kernels::bit_fwd::<8, 64>(src, dst, m, row, 0),
+            _ => kernels::bit_fwd_any(typesize, src, dst, m),
+        }
+    }
+    dst[body..].copy_from_slice(&src[body..]);
 }
 
 /// Inverse of [`bitshuffle`].
@@ -45,5 +79,56 @@ pub fn bitshuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
 /// # Panics
 /// If the lengths differ or `typesize == 0`.
 pub fn bitunshuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
-    scalar::bitunshuffle(typesize, src, dst)
+    check(typesize, src, dst);
+    let n = src.len() / typesize;
+    let m = n - n % 8;
+    let body = m * typesize;
+    if m > 0 {
+        let row = m / 8;
+        match typesize {
+            1 => kernels::bit_inv::<1, 8>(src, row, 0, dst, m),
+            2 => kernels::bit_inv::<2, 16>(src, row, 0, dst, m),
+            4 => kernels::bit_inv::<4, 32>(src, row, 0, dst, m),
+            8 => kernels::bit_inv::<8, 64>(src, row, 0, dst, m),
+            _ => kernels::bit_inv_any(typesize, src, dst, m),
+        }
+    }
+    dst[body..].copy_from_slice(&src[body..]);
+}
+
+#[cfg(test)]
+mod quick {
+    #[test]
+    fn matches_scalar_smoke() {
+        for ts in 1..=20usize {
+            for len in [
+                0usize, 1, 7, 8, 63, 64, 65, 200, 511, 512, 513, 1000, 2048, 4099, 9000,
+            ] {
+                let len = len * ts / 2 + len % 3;
+                let src: Vec<u8> = (0..len)
+                    .map(|i| (i as u32).wrapping_mul(2654435761).rotate_right(13) as u8)
+                    .collect();
+                let mut a = vec![0; len];
+                let mut b = vec![0; len];
+                for (name, f, g) in [
+                    (
+                        "shuffle",
+                        crate::shuffle as fn(usize, &[u8], &mut [u8]),
+                        crate::scalar::shuffle as fn(usize, &[u8], &mut [u8]),
+                    ),
+                    ("unshuffle", crate::unshuffle, crate::scalar::unshuffle),
+                    ("bitshuffle", crate::bitshuffle, crate::scalar::bitshuffle),
+                    (
+                        "bitunshuffle",
+                        crate::bitunshuffle,
+                        crate::scalar::bitunshuffle,
+                    ),
+                ] {
+                    f(ts, &src, &mut a);
+                    g(ts, &src, &mut b);
+                    assert!(a == b, "{name} ts {ts} len {len}");
+                }
+            }
+        }
+    }
 }

@@ -1,0 +1,252 @@
+//! Drivers: split a buffer into superblocks for the vector engine, blocks for the one-lane engine,
+//! and a scalar remainder.
+
+use crate::swar::{self, Lanes, Plan};
+
+/// The vector type the engine runs on, picked at compile time from the enabled target features.
+#[cfg(target_feature = "avx512f")]
+pub(crate) type Wide = wide::u64x8;
+/// The vector type the engine runs on, picked at compile time from the enabled target features.
+#[cfg(all(target_feature = "avx2", not(target_feature = "avx512f")))]
+pub(crate) type Wide = wide::u64x4;
+/// The vector type the engine runs on, picked at compile time from the enabled target features.
+#[cfg(not(target_feature = "avx2"))]
+pub(crate) type Wide = wide::u64x2;
+
+const BIT: [Plan; 4] = [
+    swar::plan(0, true),
+    swar::plan(1, true),
+    swar::plan(2, true),
+    swar::plan(3, true),
+];
+const BYTE: [Plan; 4] = [
+    swar::plan(1, false), // placeholder: typesize 1 is a plain copy
+    swar::plan(1, false),
+    swar::plan(2, false),
+    swar::plan(3, false),
+];
+
+const fn log2(ts: usize) -> usize {
+    ts.trailing_zeros() as usize
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bitshuffle, typesize TS = 1, 2, 4, 8 (N = 8 * TS vectors)
+
+/// Bit-transposes `m` elements (`m % 8 == 0`) of `src` (`m * TS` bytes); row `r` goes to
+/// `dst[r * row + off ..][..m / 8]`.
+pub(crate) fn bit_fwd<const TS: usize, const N: usize>(
+    src: &[u8],
+    dst: &mut [u8],
+    m: usize,
+    row: usize,
+    off: usize,
+) {
+    debug_assert!(N == 8 * TS && m % 8 == 0);
+    let plan = &BIT[log2(TS)];
+    let sb = 64 * Wide::L; // elements per superblock
+    let mut e = 0;
+    while e + sb <= m {
+        swar::forward::<Wide, N>(plan, &src[e * TS..], dst, row, off + e / 8);
+        e += sb;
+    }
+    while e + 64 <= m {
+        swar::forward::<u64, N>(plan, &src[e * TS..], dst, row, off + e / 8);
+        e += 64;
+    }
+    bit_fwd_scalar(TS, src, dst, row, off, e, m);
+}
+
+/// Inverse of [`bit_fwd`].
+pub(crate) fn bit_inv<const TS: usize, const N: usize>(
+    src: &[u8],
+    row: usize,
+    off: usize,
+    dst: &mut [u8],
+    m: usize,
+) {
+    debug_assert!(N == 8 * TS && m % 8 == 0);
+    let plan = &BIT[log2(TS)];
+    let sb = 64 * Wide::L;
+    let mut e = 0;
+    while e + sb <= m {
+        swar::inverse::<Wide, N>(plan, src, row, off + e / 8, &mut dst[e * TS..]);
+        e += sb;
+    }
+    while e + 64 <= m {
+        swar::inverse::<u64, N>(plan, src, row, off + e / 8, &mut dst[e * TS..]);
+        e += 64;
+    }
+    bit_inv_scalar(TS, src, row, off, dst, e, m);
+}
+
+/// Scalar bitshuffle of elements `e0..e1` (both multiples of 8).
+fn bit_fwd_scalar(
+    ts: usize,
+    src: &[u8],
+    dst: &mut [u8],
+    row: usize,
+    off: usize,
+    e0: usize,
+    e1: usize,
+) {
+    for i in (e0..e1).step_by(8) {
+        let group = &src[i * ts..(i + 8) * ts];
+        for j in 0..ts {
+            // byte j of the 8 elements, one per byte of `x`
+            let x = u64::from_le_bytes(core::array::from_fn(|c| group[c * ts + j]));
+            for k in 0..8 {
+                let bits = (x >> k) & 0x0101_0101_0101_0101;
+                // gather the 8 bits (one per byte) into one byte, element c -> bit c
+                let b = (bits.wrapping_mul(0x0102_0408_1020_4080) >> 56) as u8;
+                dst[(8 * j + k) * row + off + i / 8] = b;
+            }
+        }
+    }
+}
+
+/// Scalar inverse bitshuffle of elements `e0..e1` (both multiples of 8).
+fn bit_inv_scalar(
+    ts: usize,
+    src: &[u8],
+    row: usize,
+    off: usize,
+    dst: &mut [u8],
+    e0: usize,
+    e1: usize,
+) {
+    for i in (e0..e1).step_by(8) {
+        let group = &mut dst[i * ts..(i + 8) * ts];
+        for j in 0..ts {
+            let mut x = 0u64;
+            for k in 0..8 {
+                let b = src[(8 * j + k) * row + off + i / 8] as u64;
+                // bit c of b becomes bit k of byte c
+                for c in 0..8 {
+                    x |= ((b >> c) & 1) << (8 * c + k);
+                }
+            }
+            for (c, byte) in x.to_le_bytes().into_iter().enumerate() {
+                group[c * ts + j] = byte;
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Byte shuffle, typesize TS = 2, 4, 8 (N = TS vectors)
+
+/// Byte-shuffles `q` elements of `src`; plane `j` goes to `dst[j * q ..][..q]`.
+pub(crate) fn byte_fwd<const TS: usize, const N: usize>(src: &[u8], dst: &mut [u8], q: usize) {
+    debug_assert!(N == TS);
+    let plan = &BYTE[log2(TS)];
+    let sb = 8 * Wide::L;
+    let mut e = 0;
+    while e + sb <= q {
+        swar::forward::<Wide, N>(plan, &src[e * TS..], dst, q, e);
+        e += sb;
+    }
+    while e + 8 <= q {
+        swar::forward::<u64, N>(plan, &src[e * TS..], dst, q, e);
+        e += 8;
+    }
+    for i in e..q {
+        for j in 0..TS {
+            dst[j * q + i] = src[i * TS + j];
+        }
+    }
+}
+
+/// Inverse of [`byte_fwd`].
+pub(crate) fn byte_inv<const TS: usize, const N: usize>(src: &[u8], dst: &mut [u8], q: usize) {
+    debug_assert!(N == TS);
+    let plan = &BYTE[log2(TS)];
+    let sb = 8 * Wide::L;
+    let mut e = 0;
+    while e + sb <= q {
+        swar::inverse::<Wide, N>(plan, src, q, e, &mut dst[e * TS..]);
+        e += sb;
+    }
+    while e + 8 <= q {
+        swar::inverse::<u64, N>(plan, src, q, e, &mut dst[e * TS..]);
+        e += 8;
+    }
+    for i in e..q {
+        for j in 0..TS {
+            dst[i * TS + j] = src[j * q + i];
+        }
+    }
+}
+
+/// Byte shuffle for any typesize: `q` elements, plane `j` to `dst[j * stride ..][..q]`.
+pub(crate) fn byte_fwd_any(ts: usize, src: &[u8], dst: &mut [u8], q: usize, stride: usize) {
+    let src = &src[..q * ts];
+    let mut i = 0;
+    while i + 8 <= q {
+        let group = &src[i * ts..(i + 8) * ts];
+        for j in 0..ts {
+            let x: [u8; 8] = core::array::from_fn(|c| group[c * ts + j]);
+            dst[j * stride + i..][..8].copy_from_slice(&x);
+        }
+        i += 8;
+    }
+    for i in i..q {
+        for j in 0..ts {
+            dst[j * stride + i] = src[i * ts + j];
+        }
+    }
+}
+
+/// Inverse of [`byte_fwd_any`].
+pub(crate) fn byte_inv_any(ts: usize, src: &[u8], stride: usize, dst: &mut [u8], q: usize) {
+    let dst = &mut dst[..q * ts];
+    let mut i = 0;
+    while i + 8 <= q {
+        let group = &mut dst[i * ts..(i + 8) * ts];
+        for j in 0..ts {
+            let x: [u8; 8] = src[j * stride + i..][..8].try_into().unwrap();
+            for (c, b) in x.into_iter().enumerate() {
+                group[c * ts + j] = b;
+            }
+        }
+        i += 8;
+    }
+    for i in i..q {
+        for j in 0..ts {
+            dst[i * ts + j] = src[j * stride + i];
+        }
+    }
+}
+
+/// Elements per tile of the any-typesize bitshuffle (its byte planes sit in a scratch buffer).
+const TILE: usize = 1024;
+
+/// Bitshuffle for any typesize: byte-shuffle a tile into scratch, then bit-transpose each plane.
+pub(crate) fn bit_fwd_any(ts: usize, src: &[u8], dst: &mut [u8], m: usize) {
+    let row = m / 8;
+    let mut scratch = vec![0u8; ts * TILE.min(m)];
+    let mut e = 0;
+    while e < m {
+        let t = TILE.min(m - e);
+        byte_fwd_any(ts, &src[e * ts..], &mut scratch, t, t);
+        for j in 0..ts {
+            bit_fwd::<1, 8>(&scratch[j * t..], &mut dst[8 * j * row..], t, row, e / 8);
+        }
+        e += t;
+    }
+}
+
+/// Inverse of [`bit_fwd_any`].
+pub(crate) fn bit_inv_any(ts: usize, src: &[u8], dst: &mut [u8], m: usize) {
+    let row = m / 8;
+    let mut scratch = vec![0u8; ts * TILE.min(m)];
+    let mut e = 0;
+    while e < m {
+        let t = TILE.min(m - e);
+        for j in 0..ts {
+            bit_inv::<1, 8>(&src[8 * j * row..], row, e / 8, &mut scratch[j * t..], t);
+        }
+        byte_inv_any(ts, &scratch, t, &mut dst[e * ts..], t);
+        e += t;
+    }
+}

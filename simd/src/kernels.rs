@@ -1,7 +1,7 @@
 //! Drivers: split a buffer into superblocks for the vector engine, blocks for the one-lane engine,
 //! and a scalar remainder.
 
-use crate::swar::{self, Lanes, Plan};
+use crate::swar::{self, Lanes};
 
 /// The vector type the engine runs on, picked at compile time from the enabled target features.
 #[cfg(target_feature = "avx512f")]
@@ -13,29 +13,12 @@ pub(crate) type Wide = wide::u64x4;
 #[cfg(not(target_feature = "avx2"))]
 pub(crate) type Wide = wide::u64x2;
 
-const BIT: [Plan; 4] = [
-    swar::plan(0, true),
-    swar::plan(1, true),
-    swar::plan(2, true),
-    swar::plan(3, true),
-];
-const BYTE: [Plan; 4] = [
-    swar::plan(1, false), // placeholder: typesize 1 is a plain copy
-    swar::plan(1, false),
-    swar::plan(2, false),
-    swar::plan(3, false),
-];
-
-const fn log2(ts: usize) -> usize {
-    ts.trailing_zeros() as usize
-}
-
 // ---------------------------------------------------------------------------------------------
 // Bitshuffle, typesize TS = 1, 2, 4, 8 (N = 8 * TS vectors)
 
 /// Bit-transposes `m` elements (`m % 8 == 0`) of `src` (`m * TS` bytes); row `r` goes to
 /// `dst[r * row + off ..][..m / 8]`.
-pub(crate) fn bit_fwd<const TS: usize, const N: usize>(
+pub(crate) fn bit_fwd<const TS: usize, const N: usize, const K: usize>(
     src: &[u8],
     dst: &mut [u8],
     m: usize,
@@ -43,22 +26,21 @@ pub(crate) fn bit_fwd<const TS: usize, const N: usize>(
     off: usize,
 ) {
     debug_assert!(N == 8 * TS && m % 8 == 0);
-    let plan = &BIT[log2(TS)];
     let sb = 64 * Wide::L; // elements per superblock
     let mut e = 0;
     while e + sb <= m {
-        swar::forward::<Wide, N>(plan, &src[e * TS..], dst, row, off + e / 8);
+        swar::forward::<Wide, N, K>(&src[e * TS..], dst, row, off + e / 8);
         e += sb;
     }
     while e + 64 <= m {
-        swar::forward::<u64, N>(plan, &src[e * TS..], dst, row, off + e / 8);
+        swar::forward::<u64, N, K>(&src[e * TS..], dst, row, off + e / 8);
         e += 64;
     }
     bit_fwd_scalar(TS, src, dst, row, off, e, m);
 }
 
 /// Inverse of [`bit_fwd`].
-pub(crate) fn bit_inv<const TS: usize, const N: usize>(
+pub(crate) fn bit_inv<const TS: usize, const N: usize, const K: usize>(
     src: &[u8],
     row: usize,
     off: usize,
@@ -66,15 +48,14 @@ pub(crate) fn bit_inv<const TS: usize, const N: usize>(
     m: usize,
 ) {
     debug_assert!(N == 8 * TS && m % 8 == 0);
-    let plan = &BIT[log2(TS)];
     let sb = 64 * Wide::L;
     let mut e = 0;
     while e + sb <= m {
-        swar::inverse::<Wide, N>(plan, src, row, off + e / 8, &mut dst[e * TS..]);
+        swar::inverse::<Wide, N, K>(src, row, off + e / 8, &mut dst[e * TS..]);
         e += sb;
     }
     while e + 64 <= m {
-        swar::inverse::<u64, N>(plan, src, row, off + e / 8, &mut dst[e * TS..]);
+        swar::inverse::<u64, N, K>(src, row, off + e / 8, &mut dst[e * TS..]);
         e += 64;
     }
     bit_inv_scalar(TS, src, row, off, dst, e, m);
@@ -137,17 +118,20 @@ fn bit_inv_scalar(
 // Byte shuffle, typesize TS = 2, 4, 8 (N = TS vectors)
 
 /// Byte-shuffles `q` elements of `src`; plane `j` goes to `dst[j * q ..][..q]`.
-pub(crate) fn byte_fwd<const TS: usize, const N: usize>(src: &[u8], dst: &mut [u8], q: usize) {
+pub(crate) fn byte_fwd<const TS: usize, const N: usize, const K: usize>(
+    src: &[u8],
+    dst: &mut [u8],
+    q: usize,
+) {
     debug_assert!(N == TS);
-    let plan = &BYTE[log2(TS)];
     let sb = 8 * Wide::L;
     let mut e = 0;
     while e + sb <= q {
-        swar::forward::<Wide, N>(plan, &src[e * TS..], dst, q, e);
+        swar::forward::<Wide, N, K>(&src[e * TS..], dst, q, e);
         e += sb;
     }
     while e + 8 <= q {
-        swar::forward::<u64, N>(plan, &src[e * TS..], dst, q, e);
+        swar::forward::<u64, N, K>(&src[e * TS..], dst, q, e);
         e += 8;
     }
     for i in e..q {
@@ -158,17 +142,20 @@ pub(crate) fn byte_fwd<const TS: usize, const N: usize>(src: &[u8], dst: &mut [u
 }
 
 /// Inverse of [`byte_fwd`].
-pub(crate) fn byte_inv<const TS: usize, const N: usize>(src: &[u8], dst: &mut [u8], q: usize) {
+pub(crate) fn byte_inv<const TS: usize, const N: usize, const K: usize>(
+    src: &[u8],
+    dst: &mut [u8],
+    q: usize,
+) {
     debug_assert!(N == TS);
-    let plan = &BYTE[log2(TS)];
     let sb = 8 * Wide::L;
     let mut e = 0;
     while e + sb <= q {
-        swar::inverse::<Wide, N>(plan, src, q, e, &mut dst[e * TS..]);
+        swar::inverse::<Wide, N, K>(src, q, e, &mut dst[e * TS..]);
         e += sb;
     }
     while e + 8 <= q {
-        swar::inverse::<u64, N>(plan, src, q, e, &mut dst[e * TS..]);
+        swar::inverse::<u64, N, K>(src, q, e, &mut dst[e * TS..]);
         e += 8;
     }
     for i in e..q {
@@ -221,32 +208,46 @@ pub(crate) fn byte_inv_any(ts: usize, src: &[u8], stride: usize, dst: &mut [u8],
 /// Elements per tile of the any-typesize bitshuffle (its byte planes sit in a scratch buffer).
 const TILE: usize = 1024;
 
-/// Bitshuffle for any typesize: byte-shuffle a tile into scratch, then bit-transpose each plane.
-pub(crate) fn bit_fwd_any(ts: usize, src: &[u8], dst: &mut [u8], m: usize) {
+/// Bitshuffle as two passes over an L1-sized tile: byte-shuffle the tile into scratch (fast kernels
+/// for typesizes 2, 4, 8), then bit-transpose each byte plane with the typesize-1 kernel. Used for
+/// every typesize that is not handled in one pass.
+pub(crate) fn bit_fwd_tiled(ts: usize, src: &[u8], dst: &mut [u8], m: usize) {
     let row = m / 8;
     let mut scratch = vec![0u8; ts * TILE.min(m)];
     let mut e = 0;
     while e < m {
         let t = TILE.min(m - e);
-        byte_fwd_any(ts, &src[e * ts..], &mut scratch, t, t);
+        let s = &src[e * ts..(e + t) * ts];
+        match ts {
+            2 => byte_fwd::<2, 2, 4>(s, &mut scratch, t),
+            4 => byte_fwd::<4, 4, 5>(s, &mut scratch, t),
+            8 => byte_fwd::<8, 8, 6>(s, &mut scratch, t),
+            _ => byte_fwd_any(ts, s, &mut scratch, t, t),
+        }
         for j in 0..ts {
-            bit_fwd::<1, 8>(&scratch[j * t..], &mut dst[8 * j * row..], t, row, e / 8);
+            bit_fwd::<1, 8, 0>(&scratch[j * t..], &mut dst[8 * j * row..], t, row, e / 8);
         }
         e += t;
     }
 }
 
-/// Inverse of [`bit_fwd_any`].
-pub(crate) fn bit_inv_any(ts: usize, src: &[u8], dst: &mut [u8], m: usize) {
+/// Inverse of [`bit_fwd_tiled`].
+pub(crate) fn bit_inv_tiled(ts: usize, src: &[u8], dst: &mut [u8], m: usize) {
     let row = m / 8;
     let mut scratch = vec![0u8; ts * TILE.min(m)];
     let mut e = 0;
     while e < m {
         let t = TILE.min(m - e);
         for j in 0..ts {
-            bit_inv::<1, 8>(&src[8 * j * row..], row, e / 8, &mut scratch[j * t..], t);
+            bit_inv::<1, 8, 0>(&src[8 * j * row..], row, e / 8, &mut scratch[j * t..], t);
         }
-        byte_inv_any(ts, &scratch, t, &mut dst[e * ts..], t);
+        let d = &mut dst[e * ts..(e + t) * ts];
+        match ts {
+            2 => byte_inv::<2, 2, 4>(&scratch, d, t),
+            4 => byte_inv::<4, 4, 5>(&scratch, d, t),
+            8 => byte_inv::<8, 8, 6>(&scratch, d, t),
+            _ => byte_inv_any(ts, &scratch, t, d, t),
+        }
         e += t;
     }
 }

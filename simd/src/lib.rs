@@ -25,9 +25,9 @@ pub fn shuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
     let body = q * typesize;
     match typesize {
         1 => dst.copy_from_slice(src),
-        2 => kernels::byte_fwd::<2, 2>(src, dst, q),
-        4 => kernels::byte_fwd::<4, 4>(src, dst, q),
-        8 => kernels::byte_fwd::<8, 8>(src, dst, q),
+        2 => kernels::byte_fwd::<2, 2, 4>(src, dst, q),
+        4 => kernels::byte_fwd::<4, 4, 5>(src, dst, q),
+        8 => kernels::byte_fwd::<8, 8, 6>(src, dst, q),
         _ => kernels::byte_fwd_any(typesize, src, dst, q, q),
     }
     dst[body..].copy_from_slice(&src[body..]);
@@ -43,9 +43,9 @@ pub fn unshuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
     let body = q * typesize;
     match typesize {
         1 => dst.copy_from_slice(src),
-        2 => kernels::byte_inv::<2, 2>(src, dst, q),
-        4 => kernels::byte_inv::<4, 4>(src, dst, q),
-        8 => kernels::byte_inv::<8, 8>(src, dst, q),
+        2 => kernels::byte_inv::<2, 2, 4>(src, dst, q),
+        4 => kernels::byte_inv::<4, 4, 5>(src, dst, q),
+        8 => kernels::byte_inv::<8, 8, 6>(src, dst, q),
         _ => kernels::byte_inv_any(typesize, src, q, dst, q),
     }
     dst[body..].copy_from_slice(&src[body..]);
@@ -64,11 +64,8 @@ pub fn bitshuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
     if m > 0 {
         let row = m / 8;
         match typesize {
-            1 => kernels::bit_fwd::<1, 8>(src, dst, m, row, 0),
-            2 => kernels::bit_fwd::<2, 16>(src, dst, m, row, 0),
-            4 => kernels::bit_fwd::<4, 32>(src, dst, m, row, 0),
-            8 => kernels::bit_fwd::<8, 64>(src, dst, m, row, 0),
-            _ => kernels::bit_fwd_any(typesize, src, dst, m),
+            1 => kernels::bit_fwd::<1, 8, 0>(src, dst, m, row, 0),
+            _ => kernels::bit_fwd_tiled(typesize, src, dst, m),
         }
     }
     dst[body..].copy_from_slice(&src[body..]);
@@ -86,11 +83,8 @@ pub fn bitunshuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
     if m > 0 {
         let row = m / 8;
         match typesize {
-            1 => kernels::bit_inv::<1, 8>(src, row, 0, dst, m),
-            2 => kernels::bit_inv::<2, 16>(src, row, 0, dst, m),
-            4 => kernels::bit_inv::<4, 32>(src, row, 0, dst, m),
-            8 => kernels::bit_inv::<8, 64>(src, row, 0, dst, m),
-            _ => kernels::bit_inv_any(typesize, src, dst, m),
+            1 => kernels::bit_inv::<1, 8, 0>(src, row, 0, dst, m),
+            _ => kernels::bit_inv_tiled(typesize, src, dst, m),
         }
     }
     dst[body..].copy_from_slice(&src[body..]);

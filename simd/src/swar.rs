@@ -91,19 +91,45 @@ const MASK: [u64; 6] = [
     0x0000_0000_ffff_ffff,
 ];
 
+/// One stage: exchange vector-index bit `P` with word-bit `Q` (see the module docs).
 #[inline(always)]
-fn stage<W: Lanes>(v: &mut [W], p: usize, q: usize) {
-    let s = 1u32 << q;
-    let m = W::splat(MASK[q]);
-    let bit = 1 << p;
-    for a in 0..v.len() {
-        if a & bit == 0 {
+fn stage<W: Lanes, const N: usize, const P: usize, const Q: usize>(v: &mut [W; N]) {
+    if P >= 6 || Q >= 6 || (1 << P) >= N {
+        return; // unused slot of a plan
+    }
+    let s = 1u32 << Q;
+    let m = W::splat(MASK[Q]);
+    let bit = 1 << P;
+    for hi in 0..N / (2 * bit) {
+        for lo in 0..bit {
+            let a = hi * 2 * bit + lo;
             let (x, y) = (v[a], v[a | bit]);
             let t = ((x >> s) ^ y) & m;
             v[a | bit] = y ^ t;
             v[a] = x ^ (t << s);
         }
     }
+}
+
+/// Runs the stages of a plan given as `const` items, forward or backward. Unused slots hold
+/// `(6, 6)`, which [`stage`] skips.
+macro_rules! run {
+    ($v:expr, $plan:expr, fwd) => {{
+        stage::<W, N, { $plan[0].0 }, { $plan[0].1 }>($v);
+        stage::<W, N, { $plan[1].0 }, { $plan[1].1 }>($v);
+        stage::<W, N, { $plan[2].0 }, { $plan[2].1 }>($v);
+        stage::<W, N, { $plan[3].0 }, { $plan[3].1 }>($v);
+        stage::<W, N, { $plan[4].0 }, { $plan[4].1 }>($v);
+        stage::<W, N, { $plan[5].0 }, { $plan[5].1 }>($v);
+    }};
+    ($v:expr, $plan:expr, inv) => {{
+        stage::<W, N, { $plan[5].0 }, { $plan[5].1 }>($v);
+        stage::<W, N, { $plan[4].0 }, { $plan[4].1 }>($v);
+        stage::<W, N, { $plan[3].0 }, { $plan[3].1 }>($v);
+        stage::<W, N, { $plan[2].0 }, { $plan[2].1 }>($v);
+        stage::<W, N, { $plan[1].0 }, { $plan[1].1 }>($v);
+        stage::<W, N, { $plan[0].0 }, { $plan[0].1 }>($v);
+    }};
 }
 
 /// A transpose: the stages to run, and which output stream each vector ends up holding.
@@ -150,7 +176,7 @@ pub(crate) const fn plan(t: usize, bits: bool) -> Plan {
         i += 1;
     }
     let mut out = Plan {
-        stages: [(0, 0); 6],
+        stages: [(6, 6); 6],
         len: 0,
         stream: [0; 64],
     };
@@ -200,6 +226,47 @@ pub(crate) const fn plan(t: usize, bits: bool) -> Plan {
     out
 }
 
+/// Plans by kind: 0..=3 bitshuffle of typesize 1, 2, 4, 8; 4..=6 byte shuffle of typesize 2, 4, 8.
+pub(crate) const PLANS: [Plan; 7] = [
+    plan(0, true),
+    plan(1, true),
+    plan(2, true),
+    plan(3, true),
+    plan(1, false),
+    plan(2, false),
+    plan(3, false),
+];
+const S0: [(usize, usize); 6] = PLANS[0].stages;
+const S1: [(usize, usize); 6] = PLANS[1].stages;
+const S2: [(usize, usize); 6] = PLANS[2].stages;
+const S3: [(usize, usize); 6] = PLANS[3].stages;
+const S4: [(usize, usize); 6] = PLANS[4].stages;
+const S5: [(usize, usize); 6] = PLANS[5].stages;
+const S6: [(usize, usize); 6] = PLANS[6].stages;
+
+/// Runs plan `K` on `v`, forward or backward, with every stage's parameters known at compile time.
+#[inline(always)]
+fn run_plan<W: Lanes, const N: usize, const K: usize>(v: &mut [W; N], backward: bool) {
+    macro_rules! go {
+        ($s:ident) => {
+            if backward {
+                run!(v, $s, inv)
+            } else {
+                run!(v, $s, fwd)
+            }
+        };
+    }
+    match K {
+        0 => go!(S0),
+        1 => go!(S1),
+        2 => go!(S2),
+        3 => go!(S3),
+        4 => go!(S4),
+        5 => go!(S5),
+        _ => go!(S6),
+    }
+}
+
 #[inline(always)]
 fn ld(s: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(s[at..at + 8].try_into().unwrap())
@@ -215,8 +282,7 @@ fn st(d: &mut [u8], at: usize, x: u64) {
 /// `src` holds the `W::L` blocks back to back (block = `N` words); stream `s` of lane `l` goes to
 /// `dst[s * stride + off + 8 * l ..][..8]`.
 #[inline(always)]
-pub(crate) fn forward<W: Lanes, const N: usize>(
-    plan: &Plan,
+pub(crate) fn forward<W: Lanes, const N: usize, const K: usize>(
     src: &[u8],
     dst: &mut [u8],
     stride: usize,
@@ -224,14 +290,9 @@ pub(crate) fn forward<W: Lanes, const N: usize>(
 ) {
     let src = &src[..N * 8 * W::L];
     let mut v: [W; N] = core::array::from_fn(|w| W::build(|l| ld(src, (l * N + w) * 8)));
-    let mut i = 0;
-    while i < plan.len {
-        let (p, q) = plan.stages[i];
-        stage(&mut v, p, q);
-        i += 1;
-    }
+    run_plan::<W, N, K>(&mut v, false);
     for (w, x) in v.into_iter().enumerate() {
-        let at = plan.stream[w] * stride + off;
+        let at = const { PLANS[K].stream }[w] * stride + off;
         let d = &mut dst[at..at + 8 * W::L];
         x.each(|l, y| st(d, 8 * l, y));
     }
@@ -240,8 +301,7 @@ pub(crate) fn forward<W: Lanes, const N: usize>(
 /// Inverse of [`forward`]: reads stream `s` of lane `l` at `src[s * stride + off + 8 * l ..][..8]`
 /// and writes the `W::L` blocks back to back into `dst`.
 #[inline(always)]
-pub(crate) fn inverse<W: Lanes, const N: usize>(
-    plan: &Plan,
+pub(crate) fn inverse<W: Lanes, const N: usize, const K: usize>(
     src: &[u8],
     stride: usize,
     off: usize,
@@ -249,16 +309,11 @@ pub(crate) fn inverse<W: Lanes, const N: usize>(
 ) {
     let dst = &mut dst[..N * 8 * W::L];
     let mut v: [W; N] = core::array::from_fn(|w| {
-        let at = plan.stream[w] * stride + off;
+        let at = const { PLANS[K].stream }[w] * stride + off;
         let s = &src[at..at + 8 * W::L];
         W::build(|l| ld(s, 8 * l))
     });
-    let mut i = plan.len;
-    while i > 0 {
-        i -= 1;
-        let (p, q) = plan.stages[i];
-        stage(&mut v, p, q);
-    }
+    run_plan::<W, N, K>(&mut v, true);
     for (w, x) in v.into_iter().enumerate() {
         x.each(|l, y| st(dst, (l * N + w) * 8, y));
     }

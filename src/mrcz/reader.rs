@@ -23,6 +23,11 @@ pub struct ReadOptions {
     pub max_metadata_bytes: u64,
     /// Options of the Blosc chunk decoder.
     pub blosc: blosc::Limits,
+    /// Accept a file that is still being written (or was cut short): index only the complete
+    /// chunks (MRCZ) or whole sections (plain MRC) present when the file is opened, report
+    /// [`Reader::frames`] accordingly and add a warning, instead of failing. Chunks and sections
+    /// that are complete are read as usual; a damaged chunk still fails. Default: false.
+    pub allow_incomplete: bool,
 }
 
 impl Default for ReadOptions {
@@ -31,6 +36,7 @@ impl Default for ReadOptions {
             max_frame_bytes: 2_147_483_631,
             max_metadata_bytes: 64 << 20,
             blosc: blosc::Limits::default(),
+            allow_incomplete: false,
         }
     }
 }
@@ -39,7 +45,7 @@ impl Default for ReadOptions {
 #[derive(Debug, Clone)]
 enum Layout {
     /// Plain MRC: `frames` sections of `frame_len` bytes from `offset`.
-    Plain { offset: u64 },
+    Plain { offset: u64, frames: usize },
     /// MRCZ: one Blosc chunk per section, `(offset, length)` each, found by walking cbytes.
     Chunks(Vec<(u64, usize)>),
 }
@@ -159,10 +165,12 @@ impl<R: Read + Seek> Reader<R> {
                 file_len,
                 nz,
                 frame_len,
+                options.allow_incomplete,
                 &mut warnings,
             )?;
             let packed: u64 = chunks.iter().map(|c| c.1 as u64).sum();
-            if header.packed_bytes != 0 && header.packed_bytes as u64 != packed {
+            let complete = chunks.len() as u64 == nz;
+            if complete && header.packed_bytes != 0 && header.packed_bytes as u64 != packed {
                 warnings.push(format!(
                     "packedBytes says {} but the chunks hold {packed} bytes",
                     header.packed_bytes
@@ -174,7 +182,13 @@ impl<R: Read + Seek> Reader<R> {
                 Error::LimitsExceeded(format!("{nz} sections of {frame_len} bytes"))
             })?;
             let have = file_len - data_offset;
-            if have < need {
+            let mut frames = nz;
+            if have < need && options.allow_incomplete {
+                frames = have / frame_len.max(1) as u64;
+                warnings.push(format!(
+                    "file incomplete: {frames} of {nz} sections present ({have} of {need} data bytes)"
+                ));
+            } else if have < need {
                 return Err(Error::format(
                     format!(
                         "file truncated: {nz} sections need {need} bytes of data, found {have}"
@@ -191,6 +205,9 @@ impl<R: Read + Seek> Reader<R> {
             (
                 Layout::Plain {
                     offset: data_offset,
+                    frames: usize::try_from(frames).map_err(|_| {
+                        Error::LimitsExceeded(format!("{frames} sections"))
+                    })?,
                 },
                 None,
                 None,
@@ -229,7 +246,7 @@ impl<R: Read + Seek> Reader<R> {
     /// Number of frames (z-sections).
     pub fn frames(&self) -> usize {
         match &self.layout {
-            Layout::Plain { .. } => usize::try_from(self.header.nz).unwrap_or(0),
+            Layout::Plain { frames, .. } => *frames,
             Layout::Chunks(c) => c.len(),
         }
     }
@@ -266,7 +283,7 @@ impl<R: Read + Seek> Reader<R> {
     /// Byte offset and length of frame `i`'s stored bytes in the file.
     pub fn frame_extent(&self, i: usize) -> Option<(u64, usize)> {
         match &self.layout {
-            Layout::Plain { offset } => (i < self.frames())
+            Layout::Plain { offset, .. } => (i < self.frames())
                 .then(|| (offset + i as u64 * self.frame_len as u64, self.frame_len)),
             Layout::Chunks(c) => c.get(i).copied(),
         }
@@ -312,7 +329,7 @@ impl<R: Read + Seek> Reader<R> {
             return Ok(());
         }
         match &self.layout {
-            Layout::Plain { offset } => {
+            Layout::Plain { offset, .. } => {
                 let start = offset + range.start as u64 * self.frame_len as u64;
                 self.src.seek(SeekFrom::Start(start))?;
                 self.src.read_exact(dst)?;
@@ -387,12 +404,16 @@ impl<R: Read + Seek> Reader<R> {
 
 /// Walks the chain of Blosc chunks from `pos`, reading 16 bytes per chunk: each chunk's length is
 /// its header's cbytes. Returns the `(offset, length)` of every chunk and the first chunk's version.
+///
+/// With `allow_incomplete`, a chunk whose header or body runs past the end of the file ends the
+/// walk (with a warning) instead of failing it: the file is taken to be still growing.
 fn walk_chunks<R: Read + Seek>(
     src: &mut R,
     mut pos: u64,
     file_len: u64,
     nz: u64,
     frame_len: usize,
+    allow_incomplete: bool,
     warnings: &mut Vec<String>,
 ) -> Result<(Vec<(u64, usize)>, Option<u8>)> {
     // Each chunk takes at least 16 bytes: a lying NZ cannot make us reserve more than that.
@@ -400,8 +421,18 @@ fn walk_chunks<R: Read + Seek>(
     let mut chunks = Vec::with_capacity(cap);
     let mut version = None;
     let mut head = [0u8; 16];
+    let incomplete = |z: u64, warnings: &mut Vec<String>| {
+        warnings.push(format!(
+            "file incomplete: {z} of {nz} frames present (frame {z}'s chunk is cut short by the \
+             end of the file at byte {file_len})"
+        ));
+    };
     for z in 0..nz {
         if pos + 16 > file_len {
+            if allow_incomplete {
+                incomplete(z, warnings);
+                return Ok((chunks, version));
+            }
             return Err(Error::format(
                 format!(
                     "file truncated: frame {z} of {nz} starts at byte {pos} but the file ends at {file_len}"
@@ -421,15 +452,19 @@ fn walk_chunks<R: Read + Seek>(
                 pos + 4,
             ));
         }
-        let end = pos.checked_add(ch.cbytes as u64).filter(|&e| e <= file_len).ok_or_else(|| {
-            Error::format(
+        let Some(end) = pos.checked_add(ch.cbytes as u64).filter(|&e| e <= file_len) else {
+            if allow_incomplete {
+                incomplete(z, warnings);
+                return Ok((chunks, version));
+            }
+            return Err(Error::format(
                 format!(
                     "file truncated: frame {z}'s chunk of {} bytes at byte {pos} runs past the end ({file_len})",
                     ch.cbytes
                 ),
                 pos + 12,
-            )
-        })?;
+            ));
+        };
         version.get_or_insert(ch.version);
         chunks.push((pos, ch.cbytes));
         pos = end;

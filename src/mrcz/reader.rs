@@ -420,7 +420,7 @@ fn walk_chunks<R: Read + Seek>(
     let cap = nz.min((file_len - pos) / 16 + 1) as usize;
     let mut chunks = Vec::with_capacity(cap);
     let mut version = None;
-    let mut head = [0u8; 16];
+    let mut head = [0u8; 32];
     let incomplete = |z: u64, warnings: &mut Vec<String>| {
         warnings.push(format!(
             "file incomplete: {z} of {nz} frames present (frame {z}'s chunk is cut short by the \
@@ -440,9 +440,11 @@ fn walk_chunks<R: Read + Seek>(
                 pos,
             ));
         }
+        // 32 bytes when the file has them, so that Blosc2 special-value chunks are recognised.
+        let head = &mut head[..(file_len - pos).min(32) as usize];
         src.seek(SeekFrom::Start(pos))?;
-        src.read_exact(&mut head)?;
-        let ch = ChunkHeader::parse(&head).map_err(|source| Error::Chunk { frame: z, source })?;
+        src.read_exact(head)?;
+        let ch = ChunkHeader::parse(head).map_err(|source| Error::Chunk { frame: z, source })?;
         if ch.nbytes != frame_len {
             return Err(Error::format(
                 format!(
@@ -451,6 +453,9 @@ fn walk_chunks<R: Read + Seek>(
                 ),
                 pos + 4,
             ));
+        }
+        if let Err(why) = chunk_can_hold(&ch) {
+            return Err(Error::format(format!("frame {z}: {why}"), pos));
         }
         let Some(end) = pos.checked_add(ch.cbytes as u64).filter(|&e| e <= file_len) else {
             if allow_incomplete {
@@ -476,4 +481,56 @@ fn walk_chunks<R: Read + Seek>(
         ));
     }
     Ok((chunks, version))
+}
+
+/// Most bytes one byte of a version-2 chunk can decode to: zstd's 32768:1 (one 4-byte RLE block
+/// per 128 KiB) plus the blosc layer's per-stream slack of 128 KiB over streams of at least 5
+/// bytes stays below 65536:1.
+const V2_MAX_EXPANSION: u64 = 1 << 16;
+
+/// Checks, from its header alone, that a chunk's body is large enough to decode to the `nbytes`
+/// it claims, so that a 20-byte chunk cannot make a caller allocate a 2 GiB frame before decoding
+/// fails. Memcpyed chunks were checked by the parser (`cbytes == nbytes + header`); Blosc2
+/// special-value chunks and zero streams legitimately stand for any size: for them only
+/// [`ReadOptions::max_frame_bytes`] bounds the frame.
+pub(crate) fn chunk_can_hold(ch: &ChunkHeader) -> std::result::Result<(), String> {
+    if ch.nbytes == 0 || ch.memcpyed || ch.special().is_some() {
+        return Ok(());
+    }
+    if ch.version != 2 && ch.extension.is_none() {
+        return Err(format!(
+            "Blosc2 chunk of {} bytes is shorter than its 32-byte header",
+            ch.cbytes
+        ));
+    }
+    let blocksize = if ch.version == 2 {
+        ch.blocksize
+    } else {
+        ch.blocksize.min(ch.nbytes)
+    };
+    if blocksize == 0 {
+        return Err("chunk with blocksize 0".into());
+    }
+    let nblocks = ch.nbytes.div_ceil(blocksize) as u64;
+    // Per block: a 4-byte bstart and at least one stream (4-byte size, and in version 2 at least
+    // one payload byte; Blosc2 zero streams have none).
+    let per_block: u64 = if ch.version == 2 { 9 } else { 8 };
+    let need = nblocks
+        .saturating_mul(per_block)
+        .saturating_add(ch.header_len as u64);
+    let cbytes = ch.cbytes as u64;
+    if need > cbytes {
+        return Err(format!(
+            "a chunk of {cbytes} bytes cannot hold {nblocks} blocks of {blocksize} bytes \
+             (nbytes {} claimed)",
+            ch.nbytes
+        ));
+    }
+    if ch.version == 2 && ch.nbytes as u64 > cbytes.saturating_mul(V2_MAX_EXPANSION) {
+        return Err(format!(
+            "a chunk of {cbytes} bytes cannot decode to the {} bytes it claims",
+            ch.nbytes
+        ));
+    }
+    Ok(())
 }

@@ -181,7 +181,10 @@ fn allocation_is_bounded_by_the_file_and_the_limits() {
         // caller allocates a frame.
         check(&name, &f, &ReadOptions::default());
         check(&name, &f, &tight());
-        assert!(read_everything(&f, &ReadOptions::default()).is_err(), "{name} read");
+        assert!(
+            read_everything(&f, &ReadOptions::default()).is_err(),
+            "{name} read"
+        );
     }
 
     // Random corruption of valid small files, with default and tight limits.
@@ -193,7 +196,11 @@ fn allocation_is_bounded_by_the_file_and_the_limits() {
                 let at = (rng.next_u64() % f.len() as u64) as usize;
                 f[at] = rng.next_u64() as u8;
             }
-            let opts = if it % 2 == 0 { tight() } else { ReadOptions::default() };
+            let opts = if it % 2 == 0 {
+                tight()
+            } else {
+                ReadOptions::default()
+            };
             check(&format!("{} mutation {it}", b.name), &f, &opts);
         }
     }
@@ -209,6 +216,13 @@ fn allocation_is_bounded_by_the_file_and_the_limits() {
     let peak = peak_during(|| {
         assert!(Reader::new_with(Cursor::new(&f), tight()).is_err());
     });
-    assert!(peak <= bound(f.len()), "zero chunk over the cap: peak {peak}");
-    eprintln!("worst case: {:.1}% of the bound ({})", worst.0 * 100.0, worst.1);
+    assert!(
+        peak <= bound(f.len()),
+        "zero chunk over the cap: peak {peak}"
+    );
+    eprintln!(
+        "worst case: {:.1}% of the bound ({})",
+        worst.0 * 100.0,
+        worst.1
+    );
 }

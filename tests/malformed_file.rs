@@ -27,12 +27,21 @@ fn every_truncation_is_a_typed_error() {
             });
             match r {
                 Err(e) => assert!(is_structural(&e), "{} cut at {cut}: {e:?}", b.name),
-                Ok(_) => panic!("{}: cut at {cut} of {} read without error", b.name, b.file.len()),
+                Ok(_) => panic!(
+                    "{}: cut at {cut} of {} read without error",
+                    b.name,
+                    b.file.len()
+                ),
             }
             cuts += 1;
         }
         // The uncut file reads back exactly.
-        assert_eq!(read_everything(&b.file, &tight()).unwrap().0, b.data, "{}", b.name);
+        assert_eq!(
+            read_everything(&b.file, &tight()).unwrap().0,
+            b.data,
+            "{}",
+            b.name
+        );
     }
     assert!(cuts > 10_000, "only {cuts} truncations tried");
 }
@@ -46,7 +55,9 @@ fn truncations_with_allow_incomplete_give_the_complete_frames() {
     for b in bases() {
         let extents: Vec<(usize, usize)> = if b.name.starts_with("plain") {
             let start = b.file.len() - 3 * b.frame_len;
-            (0..3).map(|z| (start + z * b.frame_len, b.frame_len)).collect()
+            (0..3)
+                .map(|z| (start + z * b.frame_len, b.frame_len))
+                .collect()
         } else {
             chunks(&b.file)
         };
@@ -56,14 +67,28 @@ fn truncations_with_allow_incomplete_give_the_complete_frames() {
                 read_everything(&b.file[..cut], &opts)
             });
             if cut < data_offset {
-                assert!(r.is_err(), "{}: cut at {cut} inside the headers opened", b.name);
+                assert!(
+                    r.is_err(),
+                    "{}: cut at {cut} inside the headers opened",
+                    b.name
+                );
                 continue;
             }
             let complete = extents.iter().filter(|(o, l)| o + l <= cut).count();
             let (pixels, warnings) = r.unwrap_or_else(|e| panic!("{} cut at {cut}: {e}", b.name));
-            assert_eq!(pixels, b.data[..complete * b.frame_len], "{} cut at {cut}", b.name);
+            assert_eq!(
+                pixels,
+                b.data[..complete * b.frame_len],
+                "{} cut at {cut}",
+                b.name
+            );
             let warned = warnings.iter().any(|w| w.contains("incomplete"));
-            assert_eq!(warned, complete < 3, "{} cut at {cut}: {warnings:?}", b.name);
+            assert_eq!(
+                warned,
+                complete < 3,
+                "{} cut at {cut}: {warnings:?}",
+                b.name
+            );
         }
     }
 }
@@ -109,7 +134,10 @@ fn random_bit_flips_never_panic() {
         }
     }
     // Both outcomes occur: the flips reach the checks and the data.
-    assert!(ok > 500 && err > 500 && same > 0, "ok {ok}, err {err}, same {same}");
+    assert!(
+        ok > 500 && err > 500 && same > 0,
+        "ok {ok}, err {err}, same {same}"
+    );
 }
 
 /// Sets the i32 at `at` to each value and expects every read to fail.
@@ -127,7 +155,8 @@ fn expect_no_panic(name: &str, file: &[u8], at: usize, values: &[i32], len: usiz
     for &v in values {
         let mut f = file.to_vec();
         put_i32(&mut f, at, v);
-        if let Ok((pixels, _)) = guarded(format!("{name} = {v}"), || read_everything(&f, &tight())) {
+        if let Ok((pixels, _)) = guarded(format!("{name} = {v}"), || read_everything(&f, &tight()))
+        {
             assert_eq!(pixels.len(), len, "{name} = {v}");
         }
     }
@@ -142,34 +171,105 @@ fn lying_chunk_fields_fail() {
             let n = b.frame_len as i32;
             let name = |f: &str| format!("{} chunk {k} {f}", b.name);
             // nbytes: the section size is known from the header.
-            expect_errors(&name("nbytes"), &b.file, off + 4, &[0, 1, n - 1, n + 1, n * 2, i32::MAX, -1, i32::MIN]);
+            expect_errors(
+                &name("nbytes"),
+                &b.file,
+                off + 4,
+                &[0, 1, n - 1, n + 1, n * 2, i32::MAX, -1, i32::MIN],
+            );
             // cbytes: the chain or the chunk breaks.
             let cb = len as i32;
-            expect_errors(&name("cbytes"), &b.file, off + 12, &[0, 1, 15, 16, cb - 1, cb + 1, cb + 1000, i32::MAX, -1, i32::MIN]);
+            expect_errors(
+                &name("cbytes"),
+                &b.file,
+                off + 12,
+                &[
+                    0,
+                    1,
+                    15,
+                    16,
+                    cb - 1,
+                    cb + 1,
+                    cb + 1000,
+                    i32::MAX,
+                    -1,
+                    i32::MIN,
+                ],
+            );
             // blocksize.
             let bs = get_i32(&b.file, off + 8);
-            expect_errors(&name("blocksize"), &b.file, off + 8, &[0, -1, i32::MIN, n + 1, i32::MAX]);
-            expect_no_panic(&name("blocksize"), &b.file, off + 8, &[1, 2, 3, bs - 1, bs + 1, bs / 2, n - 1], b.data.len());
+            expect_errors(
+                &name("blocksize"),
+                &b.file,
+                off + 8,
+                &[0, -1, i32::MIN, n + 1, i32::MAX],
+            );
+            expect_no_panic(
+                &name("blocksize"),
+                &b.file,
+                off + 8,
+                &[1, 2, 3, bs - 1, bs + 1, bs / 2, n - 1],
+                b.data.len(),
+            );
             let memcpyed = b.file[off + 2] & 0x02 != 0;
             if !memcpyed {
                 // First bstart, and the size of the first stream it points at.
                 let first = get_i32(&b.file, off + 16);
-                expect_errors(&name("bstart"), &b.file, off + 16, &[0, 4, 15, 16, 19, cb, cb + 1, cb + 100_000, -1, i32::MIN, i32::MAX]);
+                expect_errors(
+                    &name("bstart"),
+                    &b.file,
+                    off + 16,
+                    &[
+                        0,
+                        4,
+                        15,
+                        16,
+                        19,
+                        cb,
+                        cb + 1,
+                        cb + 100_000,
+                        -1,
+                        i32::MIN,
+                        i32::MAX,
+                    ],
+                );
                 let nblocks = (first - 16) / 4;
                 for j in 1..nblocks as usize {
-                    expect_errors(&name("later bstart"), &b.file, off + 16 + 4 * j, &[0, 16, cb, -1, i32::MAX]);
+                    expect_errors(
+                        &name("later bstart"),
+                        &b.file,
+                        off + 16 + 4 * j,
+                        &[0, 16, cb, -1, i32::MAX],
+                    );
                 }
                 let s = off + first as usize;
-                expect_errors(&name("csize"), &b.file, s, &[0, -1, -255, cb, cb - first + 1, i32::MAX, i32::MIN]);
+                expect_errors(
+                    &name("csize"),
+                    &b.file,
+                    s,
+                    &[0, -1, -255, cb, cb - first + 1, i32::MAX, i32::MIN],
+                );
                 let csize = get_i32(&b.file, s);
-                expect_no_panic(&name("csize"), &b.file, s, &[1, 2, csize - 1, csize + 1, n], b.data.len());
+                expect_no_panic(
+                    &name("csize"),
+                    &b.file,
+                    s,
+                    &[1, 2, csize - 1, csize + 1, n],
+                    b.data.len(),
+                );
             }
             // Version, versionlz, typesize, reserved flag bits.
-            for (at, vals) in [(0usize, &[0u8, 1, 3, 4, 6, 255][..]), (1, &[0, 2, 255]), (3, &[0])] {
+            for (at, vals) in [
+                (0usize, &[0u8, 1, 3, 4, 6, 255][..]),
+                (1, &[0, 2, 255]),
+                (3, &[0]),
+            ] {
                 for &v in vals {
                     let mut f = b.file.clone();
                     f[off + at] = v;
-                    let r = guarded(name(&format!("byte {at} = {v}")), || read_everything(&f, &tight()));
+                    let r = guarded(name(&format!("byte {at} = {v}")), || {
+                        read_everything(&f, &tight())
+                    });
                     assert!(r.is_err(), "{}", name(&format!("byte {at} = {v}")));
                 }
             }
@@ -180,7 +280,10 @@ fn lying_chunk_fields_fail() {
 }
 
 fn little_endian_bases() -> Vec<Base> {
-    bases().into_iter().filter(|b| !b.name.ends_with("-be")).collect()
+    bases()
+        .into_iter()
+        .filter(|b| !b.name.ends_with("-be"))
+        .collect()
 }
 
 #[test]
@@ -209,13 +312,27 @@ fn header_size_overflows_and_bad_dimensions_fail() {
         }
         expect_errors(&format!("{} NX", b.name), f, NX, &[0, -1, i32::MIN]);
         expect_errors(&format!("{} NY", b.name), f, NY, &[0, -1, i32::MIN]);
-        expect_errors(&format!("{} NZ", b.name), f, NZ, &[-1, i32::MIN, 4, 1000, i32::MAX]);
-        expect_errors(&format!("{} MODE", b.name), f, MODE, &[-1, 5, 16, 99, 100, 16_002, i32::MAX]);
+        expect_errors(
+            &format!("{} NZ", b.name),
+            f,
+            NZ,
+            &[-1, i32::MIN, 4, 1000, i32::MAX],
+        );
+        expect_errors(
+            &format!("{} MODE", b.name),
+            f,
+            MODE,
+            &[-1, 5, 16, 99, 100, 16_002, i32::MAX],
+        );
         // NZ = 0: a valid empty file (the data left over is reported, not read).
         let mut g = f.clone();
         put_i32(&mut g, NZ, 0);
         let (pixels, warnings) = read_everything(&g, &tight()).unwrap();
-        assert!(pixels.is_empty() && !warnings.is_empty(), "{}: {warnings:?}", b.name);
+        assert!(
+            pixels.is_empty() && !warnings.is_empty(),
+            "{}: {warnings:?}",
+            b.name
+        );
     }
 }
 
@@ -228,7 +345,16 @@ fn nsymbt_past_the_end_fails() {
             &format!("{} NSYMBT", b.name),
             &b.file,
             NSYMBT,
-            &[len - 1023, len, len + 1, i32::MAX, -1, i32::MIN, ext + 1, ext + 7],
+            &[
+                len - 1023,
+                len,
+                len + 1,
+                i32::MAX,
+                -1,
+                i32::MIN,
+                ext + 1,
+                ext + 7,
+            ],
         );
         // Pointing exactly at the end of the file: only a file with no frames could be right.
         let mut g = b.file.clone();
@@ -269,8 +395,17 @@ fn broken_metadata_is_kept_opaque_with_a_warning() {
                 Reader::new_with(Cursor::new(&f), tight())
             });
             let mut r = r.unwrap_or_else(|e| panic!("{} {what}: {e}", b.name));
-            assert!(matches!(r.metadata(), Metadata::Opaque { bytes, .. } if bytes.len() == ext), "{} {what}", b.name);
-            assert!(r.warnings().iter().any(|w| w.contains("opaque")), "{} {what}: {:?}", b.name, r.warnings());
+            assert!(
+                matches!(r.metadata(), Metadata::Opaque { bytes, .. } if bytes.len() == ext),
+                "{} {what}",
+                b.name
+            );
+            assert!(
+                r.warnings().iter().any(|w| w.contains("opaque")),
+                "{} {what}: {:?}",
+                b.name,
+                r.warnings()
+            );
             let mut all = vec![0u8; r.frame_len() * r.frames()];
             r.read_frames(0..r.frames(), &mut all).unwrap();
             assert_eq!(all, b.data, "{} {what}", b.name);
@@ -337,7 +472,10 @@ fn tiny_files_claiming_gigabytes_fail_at_open() {
         chunks.extend([1, 2, 3, 4]);
     }
     let f = tiny_file(2, 2, i32::MAX, &chunks);
-    assert!(matches!(Reader::new(Cursor::new(&f)), Err(Error::Format { .. })));
+    assert!(matches!(
+        Reader::new(Cursor::new(&f)),
+        Err(Error::Format { .. })
+    ));
     // A Blosc2 zero chunk of 32 bytes legitimately stands for 1 GiB of zeros: only the caller's
     // frame limit refuses it.
     let mut zero = vec![5, 1, 0x05 | 0x80, 1];

@@ -205,9 +205,8 @@ impl<R: Read + Seek> Reader<R> {
             (
                 Layout::Plain {
                     offset: data_offset,
-                    frames: usize::try_from(frames).map_err(|_| {
-                        Error::LimitsExceeded(format!("{frames} sections"))
-                    })?,
+                    frames: usize::try_from(frames)
+                        .map_err(|_| Error::LimitsExceeded(format!("{frames} sections")))?,
                 },
                 None,
                 None,
@@ -402,6 +401,9 @@ impl<R: Read + Seek> Reader<R> {
     }
 }
 
+/// `(offset, length)` of each chunk in the file.
+type ChunkIndex = Vec<(u64, usize)>;
+
 /// Walks the chain of Blosc chunks from `pos`, reading 16 bytes per chunk: each chunk's length is
 /// its header's cbytes. Returns the `(offset, length)` of every chunk and the first chunk's version.
 ///
@@ -415,7 +417,7 @@ fn walk_chunks<R: Read + Seek>(
     frame_len: usize,
     allow_incomplete: bool,
     warnings: &mut Vec<String>,
-) -> Result<(Vec<(u64, usize)>, Option<u8>)> {
+) -> Result<(ChunkIndex, Option<u8>)> {
     // Each chunk takes at least 16 bytes: a lying NZ cannot make us reserve more than that.
     let cap = nz.min((file_len - pos) / 16 + 1) as usize;
     let mut chunks = Vec::with_capacity(cap);

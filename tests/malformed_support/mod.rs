@@ -27,19 +27,24 @@ pub fn frames(mode: Mode, nx: usize, ny: usize, nz: usize, seed: u64) -> Vec<u8>
     let len = mode.section_bytes(nx as u64, ny as u64).unwrap() as usize * nz;
     let mut v = vec![0u8; len];
     match mode {
-        Mode::Float32 => v.chunks_exact_mut(4).for_each(|c| {
-            c.copy_from_slice(&((rng.next_u64() % 7) as f32 * 0.5).to_ne_bytes())
-        }),
-        Mode::Int16 | Mode::Uint16 => v.chunks_exact_mut(2).for_each(|c| {
-            c.copy_from_slice(&((rng.next_u64() % 300) as u16).to_ne_bytes())
-        }),
+        Mode::Float32 => v
+            .chunks_exact_mut(4)
+            .for_each(|c| c.copy_from_slice(&((rng.next_u64() % 7) as f32 * 0.5).to_ne_bytes())),
+        Mode::Int16 | Mode::Uint16 => v
+            .chunks_exact_mut(2)
+            .for_each(|c| c.copy_from_slice(&((rng.next_u64() % 300) as u16).to_ne_bytes())),
         _ => v.iter_mut().for_each(|b| *b = (rng.next_u64() % 5) as u8),
     }
     v
 }
 
 /// MRCZ (or plain, with `codec: None`) write options with JSON metadata.
-pub fn options(codec: Option<Codec>, shuffle: Shuffle, block: usize, endian: Endian) -> WriteOptions {
+pub fn options(
+    codec: Option<Codec>,
+    shuffle: Shuffle,
+    block: usize,
+    endian: Endian,
+) -> WriteOptions {
     WriteOptions {
         compression: codec.map(|codec| Compression {
             codec,
@@ -55,7 +60,13 @@ pub fn options(codec: Option<Codec>, shuffle: Shuffle, block: usize, endian: End
 }
 
 /// Writes a file in memory; returns its bytes and the frames written.
-pub fn build(mode: Mode, nx: usize, ny: usize, nz: usize, opts: &WriteOptions) -> (Vec<u8>, Vec<u8>) {
+pub fn build(
+    mode: Mode,
+    nx: usize,
+    ny: usize,
+    nz: usize,
+    opts: &WriteOptions,
+) -> (Vec<u8>, Vec<u8>) {
     let data = frames(mode, nx, ny, nz, (nx * 31 + ny * 7 + nz) as u64);
     let mut w = Writer::new(Cursor::new(Vec::new()), nx, ny, mode, opts).unwrap();
     w.write_frames(&data).unwrap();
@@ -73,13 +84,56 @@ pub struct Base {
 
 /// Small valid files: every codec, both shuffles, multi-block chunks, both byte orders, plain.
 pub fn bases() -> Vec<Base> {
-    let cases: [(&str, Mode, Option<Codec>, Shuffle, usize, Endian); 6] = [
-        ("zstd-bit-f32", Mode::Float32, Some(Codec::Zstd), Shuffle::Bit, 256, Endian::Little),
-        ("lz4-byte-i16", Mode::Int16, Some(Codec::Lz4), Shuffle::Byte, 128, Endian::Little),
-        ("blosclz-none-i8", Mode::Int8, Some(Codec::BloscLz), Shuffle::None, 64, Endian::Little),
-        ("zlib-bit-u16-be", Mode::Uint16, Some(Codec::Zlib), Shuffle::Bit, 256, Endian::Big),
-        ("zstd-byte-f32-1block", Mode::Float32, Some(Codec::Zstd), Shuffle::Byte, 1 << 20, Endian::Little),
-        ("plain-f32", Mode::Float32, None, Shuffle::None, 0, Endian::Little),
+    type Case = (&'static str, Mode, Option<Codec>, Shuffle, usize, Endian);
+    let cases: [Case; 6] = [
+        (
+            "zstd-bit-f32",
+            Mode::Float32,
+            Some(Codec::Zstd),
+            Shuffle::Bit,
+            256,
+            Endian::Little,
+        ),
+        (
+            "lz4-byte-i16",
+            Mode::Int16,
+            Some(Codec::Lz4),
+            Shuffle::Byte,
+            128,
+            Endian::Little,
+        ),
+        (
+            "blosclz-none-i8",
+            Mode::Int8,
+            Some(Codec::BloscLz),
+            Shuffle::None,
+            64,
+            Endian::Little,
+        ),
+        (
+            "zlib-bit-u16-be",
+            Mode::Uint16,
+            Some(Codec::Zlib),
+            Shuffle::Bit,
+            256,
+            Endian::Big,
+        ),
+        (
+            "zstd-byte-f32-1block",
+            Mode::Float32,
+            Some(Codec::Zstd),
+            Shuffle::Byte,
+            1 << 20,
+            Endian::Little,
+        ),
+        (
+            "plain-f32",
+            Mode::Float32,
+            None,
+            Shuffle::None,
+            0,
+            Endian::Little,
+        ),
     ];
     cases
         .into_iter()

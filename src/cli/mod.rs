@@ -8,6 +8,7 @@ mod convert;
 mod demo;
 mod info;
 mod progress;
+mod validate;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -36,6 +37,8 @@ enum Command {
     Info(info::InfoArgs),
     /// Write a synthetic movie plain and with every codec, read it back, and report speed and ratio.
     Demo(demo::DemoArgs),
+    /// Check files against MRC2014 and MRCZ (mrcfile's checks plus the chunk chain); exit 1 if any is invalid.
+    Validate(validate::ValidateArgs),
 }
 
 /// Codec names accepted on the command line.
@@ -146,6 +149,7 @@ pub fn main() -> ExitCode {
         Command::Decompress(a) => convert::decompress(a),
         Command::Info(a) => info::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Validate(a) => validate::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,9 +7,14 @@
 mod pixel;
 mod reader;
 mod stats;
+mod validate;
 mod writer;
 
 pub use pixel::{Pixel, swap_bytes, unpack_uint4};
 pub use reader::{ReadOptions, Reader};
 pub use stats::Stats;
+pub use validate::{
+    FileCheck, Finding, ValidateOptions, ValidationReport, validate_file, validate_stream,
+    verify_readers, verify_same_pixels,
+};
 pub use writer::{Compression, FileWriter, Summary, WriteOptions, Writer, commit_file, temp_path};

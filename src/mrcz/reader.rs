@@ -23,6 +23,11 @@ pub struct ReadOptions {
     pub max_metadata_bytes: u64,
     /// Options of the Blosc chunk decoder.
     pub blosc: blosc::Limits,
+    /// Accept a file that is still being written (or was cut short): index only the complete
+    /// chunks (MRCZ) or whole sections (plain MRC) present when the file is opened, report
+    /// [`Reader::frames`] accordingly and add a warning, instead of failing. Chunks and sections
+    /// that are complete are read as usual; a damaged chunk still fails. Default: false.
+    pub allow_incomplete: bool,
 }
 
 impl Default for ReadOptions {
@@ -31,6 +36,7 @@ impl Default for ReadOptions {
             max_frame_bytes: 2_147_483_631,
             max_metadata_bytes: 64 << 20,
             blosc: blosc::Limits::default(),
+            allow_incomplete: false,
         }
     }
 }
@@ -42,7 +48,7 @@ type Extent = (u64, usize);
 #[derive(Debug, Clone)]
 enum Layout {
     /// Plain MRC: `frames` sections of `frame_len` bytes from `offset`.
-    Plain { offset: u64 },
+    Plain { offset: u64, frames: usize },
     /// MRCZ: one Blosc chunk per section, `(offset, length)` each, found by walking cbytes.
     Chunks(Vec<Extent>),
 }
@@ -162,10 +168,12 @@ impl<R: Read + Seek> Reader<R> {
                 file_len,
                 nz,
                 frame_len,
+                options.allow_incomplete,
                 &mut warnings,
             )?;
             let packed: u64 = chunks.iter().map(|c| c.1 as u64).sum();
-            if header.packed_bytes != 0 && header.packed_bytes as u64 != packed {
+            let complete = chunks.len() as u64 == nz;
+            if complete && header.packed_bytes != 0 && header.packed_bytes as u64 != packed {
                 warnings.push(format!(
                     "packedBytes says {} but the chunks hold {packed} bytes",
                     header.packed_bytes
@@ -177,7 +185,13 @@ impl<R: Read + Seek> Reader<R> {
                 Error::LimitsExceeded(format!("{nz} sections of {frame_len} bytes"))
             })?;
             let have = file_len - data_offset;
-            if have < need {
+            let mut frames = nz;
+            if have < need && options.allow_incomplete {
+                frames = have / frame_len.max(1) as u64;
+                warnings.push(format!(
+                    "file incomplete: {frames} of {nz} sections present ({have} of {need} data bytes)"
+                ));
+            } else if have < need {
                 return Err(Error::format(
                     format!(
                         "file truncated: {nz} sections need {need} bytes of data, found {have}"
@@ -194,6 +208,8 @@ impl<R: Read + Seek> Reader<R> {
             (
                 Layout::Plain {
                     offset: data_offset,
+                    frames: usize::try_from(frames)
+                        .map_err(|_| Error::LimitsExceeded(format!("{frames} sections")))?,
                 },
                 None,
                 None,
@@ -232,7 +248,7 @@ impl<R: Read + Seek> Reader<R> {
     /// Number of frames (z-sections).
     pub fn frames(&self) -> usize {
         match &self.layout {
-            Layout::Plain { .. } => usize::try_from(self.header.nz).unwrap_or(0),
+            Layout::Plain { frames, .. } => *frames,
             Layout::Chunks(c) => c.len(),
         }
     }
@@ -269,7 +285,7 @@ impl<R: Read + Seek> Reader<R> {
     /// Byte offset and length of frame `i`'s stored bytes in the file.
     pub fn frame_extent(&self, i: usize) -> Option<(u64, usize)> {
         match &self.layout {
-            Layout::Plain { offset } => (i < self.frames())
+            Layout::Plain { offset, .. } => (i < self.frames())
                 .then(|| (offset + i as u64 * self.frame_len as u64, self.frame_len)),
             Layout::Chunks(c) => c.get(i).copied(),
         }
@@ -315,7 +331,7 @@ impl<R: Read + Seek> Reader<R> {
             return Ok(());
         }
         match &self.layout {
-            Layout::Plain { offset } => {
+            Layout::Plain { offset, .. } => {
                 let start = offset + range.start as u64 * self.frame_len as u64;
                 self.src.seek(SeekFrom::Start(start))?;
                 self.src.read_exact(dst)?;
@@ -388,23 +404,38 @@ impl<R: Read + Seek> Reader<R> {
     }
 }
 
+
 /// Walks the chain of Blosc chunks from `pos`, reading 16 bytes per chunk: each chunk's length is
 /// its header's cbytes. Returns the `(offset, length)` of every chunk and the first chunk's version.
+///
+/// With `allow_incomplete`, a chunk whose header or body runs past the end of the file ends the
+/// walk (with a warning) instead of failing it: the file is taken to be still growing.
 fn walk_chunks<R: Read + Seek>(
     src: &mut R,
     mut pos: u64,
     file_len: u64,
     nz: u64,
     frame_len: usize,
+    allow_incomplete: bool,
     warnings: &mut Vec<String>,
 ) -> Result<(Vec<Extent>, Option<u8>)> {
     // Each chunk takes at least 16 bytes: a lying NZ cannot make us reserve more than that.
     let cap = nz.min((file_len - pos) / 16 + 1) as usize;
     let mut chunks = Vec::with_capacity(cap);
     let mut version = None;
-    let mut head = [0u8; 16];
+    let mut head = [0u8; 32];
+    let incomplete = |z: u64, warnings: &mut Vec<String>| {
+        warnings.push(format!(
+            "file incomplete: {z} of {nz} frames present (frame {z}'s chunk is cut short by the \
+             end of the file at byte {file_len})"
+        ));
+    };
     for z in 0..nz {
         if pos + 16 > file_len {
+            if allow_incomplete {
+                incomplete(z, warnings);
+                return Ok((chunks, version));
+            }
             return Err(Error::format(
                 format!(
                     "file truncated: frame {z} of {nz} starts at byte {pos} but the file ends at {file_len}"
@@ -412,9 +443,11 @@ fn walk_chunks<R: Read + Seek>(
                 pos,
             ));
         }
+        // 32 bytes when the file has them, so that Blosc2 special-value chunks are recognised.
+        let head = &mut head[..(file_len - pos).min(32) as usize];
         src.seek(SeekFrom::Start(pos))?;
-        src.read_exact(&mut head)?;
-        let ch = ChunkHeader::parse(&head).map_err(|source| Error::Chunk { frame: z, source })?;
+        src.read_exact(head)?;
+        let ch = ChunkHeader::parse(head).map_err(|source| Error::Chunk { frame: z, source })?;
         if ch.nbytes != frame_len {
             return Err(Error::format(
                 format!(
@@ -424,15 +457,22 @@ fn walk_chunks<R: Read + Seek>(
                 pos + 4,
             ));
         }
-        let end = pos.checked_add(ch.cbytes as u64).filter(|&e| e <= file_len).ok_or_else(|| {
-            Error::format(
+        if let Err(why) = chunk_can_hold(&ch) {
+            return Err(Error::format(format!("frame {z}: {why}"), pos));
+        }
+        let Some(end) = pos.checked_add(ch.cbytes as u64).filter(|&e| e <= file_len) else {
+            if allow_incomplete {
+                incomplete(z, warnings);
+                return Ok((chunks, version));
+            }
+            return Err(Error::format(
                 format!(
                     "file truncated: frame {z}'s chunk of {} bytes at byte {pos} runs past the end ({file_len})",
                     ch.cbytes
                 ),
                 pos + 12,
-            )
-        })?;
+            ));
+        };
         version.get_or_insert(ch.version);
         chunks.push((pos, ch.cbytes));
         pos = end;
@@ -444,4 +484,56 @@ fn walk_chunks<R: Read + Seek>(
         ));
     }
     Ok((chunks, version))
+}
+
+/// Most bytes one byte of a version-2 chunk can decode to: zstd's 32768:1 (one 4-byte RLE block
+/// per 128 KiB) plus the blosc layer's per-stream slack of 128 KiB over streams of at least 5
+/// bytes stays below 65536:1.
+const V2_MAX_EXPANSION: u64 = 1 << 16;
+
+/// Checks, from its header alone, that a chunk's body is large enough to decode to the `nbytes`
+/// it claims, so that a 20-byte chunk cannot make a caller allocate a 2 GiB frame before decoding
+/// fails. Memcpyed chunks were checked by the parser (`cbytes == nbytes + header`); Blosc2
+/// special-value chunks and zero streams legitimately stand for any size: for them only
+/// [`ReadOptions::max_frame_bytes`] bounds the frame.
+pub(crate) fn chunk_can_hold(ch: &ChunkHeader) -> std::result::Result<(), String> {
+    if ch.nbytes == 0 || ch.memcpyed || ch.special().is_some() {
+        return Ok(());
+    }
+    if ch.version != 2 && ch.extension.is_none() {
+        return Err(format!(
+            "Blosc2 chunk of {} bytes is shorter than its 32-byte header",
+            ch.cbytes
+        ));
+    }
+    let blocksize = if ch.version == 2 {
+        ch.blocksize
+    } else {
+        ch.blocksize.min(ch.nbytes)
+    };
+    if blocksize == 0 {
+        return Err("chunk with blocksize 0".into());
+    }
+    let nblocks = ch.nbytes.div_ceil(blocksize) as u64;
+    // Per block: a 4-byte bstart and at least one stream (4-byte size, and in version 2 at least
+    // one payload byte; Blosc2 zero streams have none).
+    let per_block: u64 = if ch.version == 2 { 9 } else { 8 };
+    let need = nblocks
+        .saturating_mul(per_block)
+        .saturating_add(ch.header_len as u64);
+    let cbytes = ch.cbytes as u64;
+    if need > cbytes {
+        return Err(format!(
+            "a chunk of {cbytes} bytes cannot hold {nblocks} blocks of {blocksize} bytes \
+             (nbytes {} claimed)",
+            ch.nbytes
+        ));
+    }
+    if ch.version == 2 && ch.nbytes as u64 > cbytes.saturating_mul(V2_MAX_EXPANSION) {
+        return Err(format!(
+            "a chunk of {cbytes} bytes cannot decode to the {} bytes it claims",
+            ch.nbytes
+        ));
+    }
+    Ok(())
 }

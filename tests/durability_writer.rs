@@ -1,0 +1,196 @@
+//! Durable writes through the library: a `FileWriter` that fails, is dropped unfinished, or
+//! panics mid-stream leaves nothing at its destination (and no temporary file); an existing
+//! destination is untouched until `finish` succeeds. And `verify_same_pixels`, the check behind
+//! `--verify`.
+
+#[path = "malformed_support/mod.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use mrcz::blosc::Shuffle;
+use mrcz::codec::Codec;
+use mrcz::mrc::{Endian, Mode};
+use mrcz::mrcz::{WriteOptions, Writer, verify_same_pixels};
+use support::*;
+
+struct TempDir(PathBuf);
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!("mrcz-durable-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+    fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&self.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+}
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn opts() -> WriteOptions {
+    options(Some(Codec::Zstd), Shuffle::Bit, 1024, Endian::Little)
+}
+
+const NXY: (usize, usize) = (64, 48);
+
+fn frame(z: u64) -> Vec<u8> {
+    frames(Mode::Float32, NXY.0, NXY.1, 1, z)
+}
+
+#[test]
+fn only_finish_puts_a_file_at_the_destination() {
+    let dir = TempDir::new("finish");
+    let dest = dir.path("movie.mrcz");
+    let mut w = Writer::create(&dest, NXY.0, NXY.1, Mode::Float32, &opts()).unwrap();
+    for z in 0..5 {
+        w.write_frame(&frame(z)).unwrap();
+    }
+    // While writing, only a hidden temporary file named after the destination and this process.
+    let names = dir.names();
+    assert_eq!(names.len(), 1, "{names:?}");
+    let prefix = format!(".movie.mrcz.{}.", std::process::id());
+    assert!(
+        names[0].starts_with(&prefix) && names[0].ends_with(".tmp"),
+        "{names:?}"
+    );
+    assert!(!dest.exists());
+    let summary = w.finish().unwrap();
+    assert_eq!(dir.names(), ["movie.mrcz"]);
+    assert_eq!(std::fs::metadata(&dest).unwrap().len(), summary.file_bytes);
+}
+
+#[test]
+fn drop_without_finish_leaves_nothing() {
+    let dir = TempDir::new("drop");
+    let dest = dir.path("a.mrcz");
+    {
+        let mut w = Writer::create(&dest, NXY.0, NXY.1, Mode::Float32, &opts()).unwrap();
+        for z in 0..20 {
+            w.write_frame(&frame(z)).unwrap();
+        }
+    }
+    assert!(dir.names().is_empty(), "{:?}", dir.names());
+}
+
+#[test]
+fn an_error_mid_stream_leaves_nothing_and_keeps_the_old_file() {
+    let dir = TempDir::new("error");
+    let dest = dir.path("b.mrcz");
+    std::fs::write(&dest, b"previous contents").unwrap();
+    let result = (|| -> mrcz::Result<()> {
+        let mut w = Writer::create(&dest, NXY.0, NXY.1, Mode::Float32, &opts())?;
+        for z in 0..10 {
+            w.write_frame(&frame(z))?;
+        }
+        w.write_frame(&[0u8; 7])?; // wrong size: the caller's error ends the write
+        w.finish()?;
+        Ok(())
+    })();
+    assert!(
+        matches!(result, Err(mrcz::Error::InvalidArgument(_))),
+        "{result:?}"
+    );
+    assert_eq!(dir.names(), ["b.mrcz"]);
+    assert_eq!(std::fs::read(&dest).unwrap(), b"previous contents");
+}
+
+#[test]
+fn a_panic_mid_stream_leaves_nothing() {
+    let dir = TempDir::new("panic");
+    let dest = dir.path("c.mrcz");
+    let r = std::panic::catch_unwind(|| {
+        let mut w = Writer::create(&dest, NXY.0, NXY.1, Mode::Float32, &opts()).unwrap();
+        w.write_frame(&frame(0)).unwrap();
+        panic!("producer failed");
+    });
+    assert!(r.is_err());
+    assert!(dir.names().is_empty(), "{:?}", dir.names());
+}
+
+#[test]
+fn a_failed_rename_leaves_nothing() {
+    let dir = TempDir::new("rename");
+    // The destination is a non-empty folder: the final rename fails.
+    let dest = dir.path("d.mrcz");
+    std::fs::create_dir(&dest).unwrap();
+    std::fs::write(dest.join("keep"), b"x").unwrap();
+    let mut w = Writer::create(&dest, NXY.0, NXY.1, Mode::Float32, &opts()).unwrap();
+    w.write_frame(&frame(0)).unwrap();
+    assert!(w.finish().is_err());
+    assert_eq!(dir.names(), ["d.mrcz"]);
+    assert!(dest.join("keep").exists());
+    // A destination folder that does not exist: nothing is created anywhere.
+    let nowhere = dir.path("no/such/folder/e.mrcz");
+    assert!(Writer::create(&nowhere, NXY.0, NXY.1, Mode::Float32, &opts()).is_err());
+    assert_eq!(dir.names(), ["d.mrcz"]);
+}
+
+fn write_file(path: &Path, mode: Mode, data: &[u8], opts: &WriteOptions) {
+    let mut w = Writer::create(path, NXY.0, NXY.1, mode, opts).unwrap();
+    w.write_frames(data).unwrap();
+    w.finish().unwrap();
+}
+
+#[test]
+fn verify_same_pixels_compares_decoded_frames() {
+    let dir = TempDir::new("verify");
+    let data = frames(Mode::Float32, NXY.0, NXY.1, 4, 5);
+    let a = dir.path("a.mrcz");
+    let b = dir.path("b.mrc");
+    let c = dir.path("c.mrcz");
+    write_file(&a, Mode::Float32, &data, &opts());
+    // Plain, big-endian copy: the same pixels.
+    write_file(
+        &b,
+        Mode::Float32,
+        &data,
+        &options(None, Shuffle::Bit, 0, Endian::Big),
+    );
+    assert_eq!(verify_same_pixels(&a, &b).unwrap(), 4);
+    assert_eq!(verify_same_pixels(&b, &a).unwrap(), 4);
+    // One pixel differs in frame 2.
+    let mut other = data.clone();
+    let frame_len = data.len() / 4;
+    other[2 * frame_len + 4 * 70] ^= 1;
+    write_file(&c, Mode::Float32, &other, &opts());
+    let e = verify_same_pixels(&a, &c).unwrap_err().to_string();
+    assert!(
+        e.contains("verification failed") && e.contains("frame 2") && e.contains("pixel 70"),
+        "{e}"
+    );
+    // A frame missing.
+    write_file(&c, Mode::Float32, &data[..3 * frame_len], &opts());
+    let e = verify_same_pixels(&a, &c).unwrap_err().to_string();
+    assert!(e.contains("4 frames in the original, 3"), "{e}");
+    // Another mode.
+    write_file(&c, Mode::Int32, &data, &opts());
+    assert!(verify_same_pixels(&a, &c).is_err());
+    // 4-bit originals match their 8-bit copies.
+    let packed: Vec<u8> = (0..NXY.0 * NXY.1 / 2 * 2)
+        .map(|i| (i * 37 % 256) as u8)
+        .collect();
+    let unpacked: Vec<u8> = packed.iter().flat_map(|&b| [b & 15, b >> 4]).collect();
+    let p4 = dir.path("four.mrc");
+    let p8 = dir.path("eight.mrcz");
+    write_file(
+        &p4,
+        Mode::Uint4,
+        &packed,
+        &options(None, Shuffle::Bit, 0, Endian::Little),
+    );
+    write_file(&p8, Mode::Int8, &unpacked, &opts());
+    assert_eq!(verify_same_pixels(&p4, &p8).unwrap(), 2);
+}

@@ -52,7 +52,7 @@ impl Default for GammaFitOptions {
         Self {
             range: (0.2, 3.0),
             box_size: 64,
-            tolerance: 1e-5,
+            tolerance: 1e-4,
         }
     }
 }
@@ -129,7 +129,7 @@ pub fn fit_gamma(sum: &FrameSum, gain: &GainMap, opts: &GammaFitOptions) -> Resu
         if v.is_finite() { v } else { f64::INFINITY }
     };
     // Scan.
-    let steps = 28usize;
+    let steps = 20usize;
     let grid: Vec<f64> = (0..=steps)
         .map(|i| lo + (hi - lo) * i as f64 / steps as f64)
         .collect();

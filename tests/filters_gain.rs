@@ -6,8 +6,8 @@ mod filters_util;
 use filters_util::{Rng, gain_pattern};
 use mrcz::filters::{
     Flip, FrameSum, GainMap, GainOptions, Gamma, GammaFitOptions, ImageView, Orientation,
-    OutlierParams, StackView, correct_stack, fit_gamma, fitting_orientations,
-    gamma_for_dose_rate, normalize_stack, pearson_stack, score_orientations,
+    OutlierParams, StackView, correct_stack, fit_gamma, fitting_orientations, gamma_for_dose_rate,
+    normalize_stack, pearson_stack, score_orientations,
 };
 
 fn to_f32(v: &[f64]) -> Vec<f32> {
@@ -126,7 +126,12 @@ fn t5_orientation_search_finds_inverse() {
             scores[1].cv
         );
         assert_eq!(scores.len(), 8);
-        assert_eq!(scores[0].orientation, op.inverse(), "stored as {}", op.name());
+        assert_eq!(
+            scores[0].orientation,
+            op.inverse(),
+            "stored as {}",
+            op.name()
+        );
         assert!(scores[0].cv < 0.004);
         assert!(scores[1].cv / scores[0].cv > 8.0);
     }
@@ -150,7 +155,9 @@ fn orientation_conventions_match_motioncor() {
     assert_eq!(fitting_orientations((3, 2), (2, 3)).unwrap().len(), 4);
     let err = GainMap::new(v, None, 2, 4, &GainOptions::default()).unwrap_err();
     assert!(matches!(err, mrcz::Error::InvalidArgument(_)));
-    let msg = fitting_orientations((2, 3), (2, 4)).unwrap_err().to_string();
+    let msg = fitting_orientations((2, 3), (2, 4))
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("(2, 3)") && msg.contains("(2, 4)"), "{msg}");
     // A rotated reference applied through GainOptions lines up with the movie.
     let opts = GainOptions {

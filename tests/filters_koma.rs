@@ -18,7 +18,9 @@ const S: usize = 40;
 fn t6_series(seed: u64) -> (Vec<Vec<u8>>, f64) {
     let mut rng = Rng::new(seed);
     let cols: Vec<f64> = (0..N).map(|_| 0.15 * rng.normal()).collect();
-    let mut a: Vec<f64> = (0..N * N).map(|i| cols[i % N] + 0.05 * rng.normal()).collect();
+    let mut a: Vec<f64> = (0..N * N)
+        .map(|i| cols[i % N] + 0.05 * rng.normal())
+        .collect();
     let mean = filters_util::mean(&a);
     a.iter_mut().for_each(|v| *v -= mean);
     let lam: Vec<f64> = a.iter().map(|&v| (1.0 + v).max(0.0)).collect();
@@ -58,7 +60,10 @@ fn t6_koma_follows_reciprocal_law() {
         assert_eq!(out.len(), S);
         let r = mean_r(&out);
         let law = 1.0 / (2.0 * a as f64 * M as f64 + 1.0);
-        println!("a = {a}: R {r:.5}, 1/(2am+1) = {law:.5}, ratio {:.3}", r / law);
+        println!(
+            "a = {a}: R {r:.5}, 1/(2am+1) = {law:.5}, ratio {:.3}",
+            r / law
+        );
         assert!((r / law - 1.0).abs() <= 0.15, "a = {a}: R {r} vs {law}");
     }
     let out = koma(&views, 4, KomaMode::Divide).unwrap();
@@ -80,7 +85,12 @@ fn t6_without_knock_out_anticorrelates() {
     for s in 0..S {
         let lo = s.saturating_sub(a).min(S - 1 - 2 * a);
         let k: Vec<f64> = (0..N * N)
-            .map(|i| (lo..=lo + 2 * a).map(|j| f64::from(means[j][i])).sum::<f64>() / (2 * a + 1) as f64)
+            .map(|i| {
+                (lo..=lo + 2 * a)
+                    .map(|j| f64::from(means[j][i]))
+                    .sum::<f64>()
+                    / (2 * a + 1) as f64
+            })
             .collect();
         let km = filters_util::mean(&k);
         let mm = means[s].iter().map(|&v| f64::from(v)).sum::<f64>() / (N * N) as f64;
@@ -130,12 +140,15 @@ fn t6_streaming_struct_matches_direct_window_mean() {
             let km = filters_util::mean(&kd);
             let mm = means[c.stack].iter().map(|&v| f64::from(v)).sum::<f64>() / (N * N) as f64;
             let mut worst = 0.0f64;
-            for i in 0..N * N {
-                let direct = kd[i];
-                let running = f64::from(c.map[i]) * km / mm + km;
+            for (&direct, &map) in kd.iter().zip(&c.map) {
+                let running = f64::from(map) * km / mm + km;
                 worst = worst.max((running - direct).abs() / direct.abs().max(1e-3));
             }
-            assert!(worst <= 1e-5, "stack {}: relative difference {worst:e}", c.stack);
+            assert!(
+                worst <= 1e-5,
+                "stack {}: relative difference {worst:e}",
+                c.stack
+            );
         }
         let out = k.push(StackView::new(stack, M, N, N).unwrap()).unwrap();
         max_pending = max_pending.max(k.pending());
@@ -144,4 +157,3 @@ fn t6_streaming_struct_matches_direct_window_mean() {
     assert_eq!(emitted, (0..S).collect::<Vec<_>>());
     assert!(max_pending <= 2 * a + 1, "pending {max_pending}");
 }
-

@@ -94,7 +94,11 @@ fn t1_reference_mode_detects_planted_outliers() {
         assert!((2.45..=2.75).contains(&rep.t_hot), "t_hot {}", rep.t_hot);
         assert_eq!(rep.t_dark_source, ThresholdSource::Fit);
         assert_eq!(rep.t_hot_source, ThresholdSource::Fit);
-        assert!((6900..=7500).contains(&rep.flagged), "flagged {}", rep.flagged);
+        assert!(
+            (6900..=7500).contains(&rep.flagged),
+            "flagged {}",
+            rep.flagged
+        );
 
         // Recall, from the per-pixel weights (w = multiplier without gain).
         let w = plan.multiplier();
@@ -232,7 +236,10 @@ fn t3_psf_fill_arithmetic() {
     assert_eq!(out[32 * 64 + 32], 1.0, "hot pixel fill");
     for (y, x) in [(31, 32), (33, 32), (32, 31), (32, 33)] {
         let d = f64::from(out[y * 64 + x]) - 1.0;
-        assert!((d - 1.8e-5).abs() < 1e-6, "4-neighbour ({y}, {x}) = 1 + {d:e}");
+        assert!(
+            (d - 1.8e-5).abs() < 1e-6,
+            "4-neighbour ({y}, {x}) = 1 + {d:e}"
+        );
     }
     for y in 0..64usize {
         for x in 0..64usize {
@@ -281,18 +288,21 @@ fn degenerate_inputs_give_finite_output() {
         // Tiny images.
         for (ny, nx) in [(1, 1), (1, 3), (2, 2)] {
             let d: Vec<i8> = (0..ny * nx).map(|i| (i * 5 % 7) as i8).collect();
-            let (out, _) =
-                outlier_filter(StackView::new(&d, 1, ny, nx).unwrap(), params).unwrap();
+            let (out, _) = outlier_filter(StackView::new(&d, 1, ny, nx).unwrap(), params).unwrap();
             assert!(out.iter().all(|v| v.is_finite()));
         }
         // Huge counts (f32 and 16-bit) and negative values.
-        let h: Vec<f32> = (0..4 * 64 * 64).map(|i| 1e30 + (i % 17) as f32 * 1e27).collect();
+        let h: Vec<f32> = (0..4 * 64 * 64)
+            .map(|i| 1e30 + (i % 17) as f32 * 1e27)
+            .collect();
         let (out, rep) = outlier_filter(StackView::new(&h, 4, 64, 64).unwrap(), params).unwrap();
         assert!(out.iter().all(|v| v.is_finite()), "{rep:?}");
         let h: Vec<u16> = (0..4 * 64 * 64).map(|i| 65535 - (i % 3) as u16).collect();
         let (out, _) = outlier_filter(StackView::new(&h, 4, 64, 64).unwrap(), params).unwrap();
         assert!(out.iter().all(|v| v.is_finite()));
-        let s: Vec<f32> = (0..2 * 40 * 40).map(|i| ((i * 37) % 11) as f32 - 20.0).collect();
+        let s: Vec<f32> = (0..2 * 40 * 40)
+            .map(|i| ((i * 37) % 11) as f32 - 20.0)
+            .collect();
         let (out, _) = outlier_filter(StackView::new(&s, 2, 40, 40).unwrap(), params).unwrap();
         assert!(out.iter().all(|v| v.is_finite()));
         // Non-finite input pixels are defects: filled, not propagated.
@@ -330,7 +340,9 @@ fn explicit_thresholds_and_bad_arguments() {
     // Streaming per frame equals the whole-stack result.
     let sum = FrameSum::from_stack(view).unwrap();
     let (plan, _) = plan_correction(&sum, None, &OutlierParams::robust()).unwrap();
-    let whole = correct_stack(view, None, &OutlierParams::robust()).unwrap().0;
+    let whole = correct_stack(view, None, &OutlierParams::robust())
+        .unwrap()
+        .0;
     let mut buf = vec![0.0f32; 64 * 64];
     for t in 0..10 {
         plan.apply_frame(view.frame(t).unwrap(), &mut buf).unwrap();

@@ -91,7 +91,14 @@ fn t7_combined_pipeline() {
         (-0.007, -0.004),
         (-0.012, -0.009),
     ];
-    let names = ["raw", "gain", "+ outlier", "+ KOMA a=2", "+ KOMA a=4", "+ KOMA a=8"];
+    let names = [
+        "raw",
+        "gain",
+        "+ outlier",
+        "+ KOMA a=2",
+        "+ KOMA a=4",
+        "+ KOMA a=8",
+    ];
     let runs: Vec<[f64; 6]> = [7u64, 8, 9].into_iter().map(t7_run).collect();
     for (seed, r) in [7, 8, 9].iter().zip(&runs) {
         println!("seed {seed}: {r:.5?}");
@@ -99,7 +106,11 @@ fn t7_combined_pipeline() {
             if i == 2 {
                 assert!(v.abs() <= 0.006, "seed {seed} {}: {v}", names[i]);
             } else {
-                assert!((lo - 0.0015..=hi + 0.0015).contains(&v), "seed {seed} {}: {v}", names[i]);
+                assert!(
+                    (lo - 0.0015..=hi + 0.0015).contains(&v),
+                    "seed {seed} {}: {v}",
+                    names[i]
+                );
             }
         }
         // Each step lowers the correlation; KOMA turns it negative as a grows (the paper).

@@ -59,7 +59,7 @@ pub(crate) fn uniform_filter(img: &[f64], ny: usize, nx: usize, size: usize) -> 
 pub(crate) fn cv(values: &[f64]) -> f64 {
     let n = values.len() as f64;
     let mean = values.par_iter().sum::<f64>() / n;
-    if !(mean > 0.0) || !mean.is_finite() {
+    if mean.is_nan() || mean <= 0.0 || !mean.is_finite() {
         return f64::INFINITY;
     }
     let var = values

@@ -142,7 +142,7 @@ impl KomaCorrection {
     /// Corrects every frame of a stack (`frames * pixels` values) in place.
     pub fn apply_stack_in_place(&self, stack: &mut [f32]) -> Result<()> {
         let n = self.map.len();
-        if stack.len() % n != 0 {
+        if !stack.len().is_multiple_of(n) {
             return Err(Error::InvalidArgument(format!(
                 "stack of {} values is not a whole number of {n}-pixel frames",
                 stack.len()
@@ -487,9 +487,9 @@ mod tests {
                 .collect();
             let km = k.iter().sum::<f64>() / n as f64;
             let mm = means[c.stack].iter().map(|&v| f64::from(v)).sum::<f64>() / n as f64;
-            for i in 0..n {
-                let want = (k[i] - km) * mm / km;
-                assert!((f64::from(c.map[i]) - want).abs() <= 1e-5 * want.abs().max(1.0));
+            for (&ki, &got) in k.iter().zip(&c.map) {
+                let want = (ki - km) * mm / km;
+                assert!((f64::from(got) - want).abs() <= 1e-5 * want.abs().max(1.0));
             }
         }
     }

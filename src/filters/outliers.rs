@@ -469,7 +469,7 @@ pub fn plan_correction(
         od + oh - od * oh
     };
     const PCHUNK: usize = 1 << 14;
-    let per_chunk: Vec<(Vec<(usize, f32)>, usize, usize, usize, usize)> = (0..n.div_ceil(PCHUNK))
+    let per_chunk: Vec<ChunkScan> = (0..n.div_ceil(PCHUNK))
         .into_par_iter()
         .map(|ci| {
             let start = ci * PCHUNK;
@@ -679,6 +679,9 @@ pub fn correct_stack<T: Sample>(
     let (plan, report) = plan_correction(&sum, gain, params)?;
     Ok((plan.apply_stack(stack)?, report))
 }
+
+/// Per-chunk result of the outlier-ness scan: candidates `(index, o)`, dead, hot, flagged, defects.
+type ChunkScan = (Vec<(usize, f32)>, usize, usize, usize, usize);
 
 struct FitOutcome {
     mu: f64,

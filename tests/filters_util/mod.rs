@@ -82,7 +82,9 @@ impl Rng {
             if k < 0.0 || (us < 0.013 && v > us) {
                 continue;
             }
-            if v.ln() + invalpha.ln() - (a / (us * us) + b).ln() <= -lam + k * loglam - ln_factorial(k) {
+            if v.ln() + invalpha.ln() - (a / (us * us) + b).ln()
+                <= -lam + k * loglam - ln_factorial(k)
+            {
                 return k as u32;
             }
         }

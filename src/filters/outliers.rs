@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::gain::GainMap;
 use super::plan::{CorrectionPlan, Fix};
-use super::special::{erf_inv, norm_cdf};
+use super::special::{erf_inv, norm_cdf_fast};
 use super::stack::{Sample, StackView, check_same_shape, reflect};
 use super::sum::FrameSum;
 use crate::{Error, Result};
@@ -303,30 +303,25 @@ pub fn plan_correction(
     let c = params.counts_per_electron;
     let robust = params.mode == OutlierMode::Robust;
 
-    // Gain-normalised sum (data units) and validity.
-    let sg: Vec<f64> = match gain {
-        None => sum.as_slice().to_vec(),
-        Some(g) => {
-            let raw = sum.as_slice();
-            (0..n)
-                .into_par_iter()
-                .with_min_len(4096)
-                .map(|i| {
-                    let gi = f64::from(g.gain[i]);
-                    let d = g.dark.as_ref().map_or(0.0, |d| f64::from(d[i]));
-                    gi * (raw[i] - mf * d)
-                })
-                .collect()
+    // Gain-normalised sum (data units), evaluated where needed rather than stored.
+    let raw = sum.as_slice();
+    let gmap = gain.map(|g| g.gain.as_slice());
+    let dmap = gain.and_then(|g| g.dark.as_deref());
+    let sg = |i: usize| -> f64 {
+        match (gmap, dmap) {
+            (None, _) => raw[i],
+            (Some(g), None) => f64::from(g[i]) * raw[i],
+            (Some(g), Some(d)) => f64::from(g[i]) * (raw[i] - mf * f64::from(d[i])),
         }
     };
-    let valid = |i: usize| -> bool { sg[i].is_finite() && gain.is_none_or(|g| g.gain[i] > 0.0) };
+    let valid = |i: usize| -> bool { raw[i].is_finite() && gmap.is_none_or(|g| g[i] > 0.0) };
 
     // Step 1: mean and histogram of the sum in electrons.
     let (s_tot, n_valid) = (0..n)
         .into_par_iter()
         .with_min_len(4096)
         .filter(|&i| valid(i))
-        .map(|i| (sg[i] / c, 1usize))
+        .map(|i| (sg(i) / c, 1usize))
         .reduce(|| (0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     let s_bar = if n_valid > 0 {
         s_tot / n_valid as f64
@@ -361,7 +356,7 @@ pub fn plan_correction(
             .fold(
                 || vec![0u64; bins],
                 |mut h, i| {
-                    let v = sg[i] / c;
+                    let v = sg(i) / c;
                     let k = ((v - first_edge) / width).floor();
                     if k >= 0.0 && k < bins as f64 {
                         h[k as usize] += 1;
@@ -406,7 +401,7 @@ pub fn plan_correction(
                 centres
                     .iter()
                     .zip(&cdf)
-                    .map(|(&x, &cc)| (cc - norm_cdf((x - mu) / sig)).abs())
+                    .map(|(&x, &cc)| (cc - norm_cdf_fast((x - mu) / sig)).abs())
                     .sum()
             };
             let [mu, sigma] = minimize_box(objective, lo, hi, [s_bar, sp]);
@@ -438,7 +433,7 @@ pub fn plan_correction(
             .into_par_iter()
             .with_min_len(4096)
             .filter(|&i| valid(i))
-            .map(|i| (sg[i] / c - s_bar).powi(2))
+            .map(|i| (sg(i) / c - s_bar).powi(2))
             .sum::<f64>()
             / n_valid as f64;
         let sd = var.sqrt();
@@ -476,14 +471,14 @@ pub fn plan_correction(
             let end = (start + PCHUNK).min(n);
             let mut list = Vec::new();
             let (mut dead, mut hot, mut flagged, mut defects) = (0, 0, 0, 0);
-            for (i, &s) in sg.iter().enumerate().take(end).skip(start) {
+            for i in start..end {
                 if !valid(i) {
                     defects += 1;
                     flagged += 1;
                     list.push((i, 1.0f32));
                     continue;
                 }
-                let z = (s / c - mu) / sigma;
+                let z = (sg(i) / c - mu) / sigma;
                 dead += usize::from(z < t_dark);
                 hot += usize::from(z > t_hot);
                 if z > z_lo && z < z_hi {
@@ -511,11 +506,20 @@ pub fn plan_correction(
         defects += df;
     }
     let idx: Vec<usize> = cand.iter().map(|p| p.0).collect();
-    let o_at = |j: usize| -> f64 {
-        idx.binary_search(&j)
-            .map(|p| f64::from(cand[p].1))
-            .unwrap_or(0.0)
+    // Membership bitmap: most neighbours of a candidate are not candidates, so most lookups end
+    // at one bit test instead of a binary search.
+    let mut bits = vec![0u64; n.div_ceil(64)];
+    for &i in &idx {
+        bits[i / 64] |= 1 << (i % 64);
+    }
+    let find = |j: usize| -> Option<usize> {
+        if bits[j / 64] & (1 << (j % 64)) == 0 {
+            None
+        } else {
+            idx.binary_search(&j).ok()
+        }
     };
+    let o_at = |j: usize| -> f64 { find(j).map_or(0.0, |p| f64::from(cand[p].1)) };
 
     let kernel = params.kernel();
     let r = params.radius as isize;
@@ -540,9 +544,9 @@ pub fn plan_correction(
             f64::from(o) * conv > tau
         })
         .collect();
-    let is_neigh = |j: usize| -> bool { idx.binary_search(&j).is_ok_and(|p| neigh[p]) };
+    let is_neigh = |j: usize| -> bool { find(j).is_some_and(|p| neigh[p]) };
     let inv_m = 1.0 / mf;
-    let ibar = |j: usize| -> f64 { sg[j] * inv_m };
+    let ibar = |j: usize| -> f64 { sg(j) * inv_m };
     let best_mean = mu * c * inv_m;
 
     // Fill values.
@@ -594,11 +598,9 @@ pub fn plan_correction(
                     of * s / cn as f64
                 }
             };
-            let g = gain.map_or(1.0, |g| g.gain[i]);
+            let g = gmap.map_or(1.0, |g| g[i]);
             let mult = if valid(i) { g * (1.0 - o) } else { 0.0 };
-            let dark_term = gain
-                .and_then(|g| g.dark.as_ref())
-                .map_or(0.0, |d| -f64::from(mult) * f64::from(d[i]));
+            let dark_term = dmap.map_or(0.0, |d| -f64::from(mult) * f64::from(d[i]));
             Fix {
                 index: i,
                 mult,
@@ -825,7 +827,7 @@ fn minimize_box(
             .max((s[1].0[1] - s[0].0[1]).abs())
             .max((s[2].0[0] - s[0].0[0]).abs())
             .max((s[2].0[1] - s[0].0[1]).abs());
-        if size < 1e-10 {
+        if size < 1e-8 {
             break;
         }
         let c = [(s[0].0[0] + s[1].0[0]) / 2.0, (s[0].0[1] + s[1].0[1]) / 2.0];

@@ -64,9 +64,28 @@ pub(crate) fn erfc(x: f64) -> f64 {
     }
 }
 
-/// Standard normal CDF `Φ(z)`.
+/// Standard normal CDF `Φ(z)` (the accurate reference of [`norm_cdf_fast`]).
+#[cfg(test)]
 pub(crate) fn norm_cdf(z: f64) -> f64 {
     0.5 * erfc(-z / std::f64::consts::SQRT_2)
+}
+
+/// Fast `Φ(z)` with relative error < 1.2e-7 (the classic Chebyshev-fitted `erfc` of Numerical
+/// Recipes' `erfcc`), for objectives evaluated many times where that precision is ample.
+pub(crate) fn norm_cdf_fast(z: f64) -> f64 {
+    let x = -z / std::f64::consts::SQRT_2;
+    let a = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * a);
+    let poly = -1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let c = t * (-a * a + poly).exp();
+    0.5 * if x >= 0.0 { c } else { 2.0 - c }
 }
 
 /// Giles (2010) single-precision approximation of `erfinv`, used as a starting point.
@@ -160,6 +179,18 @@ mod tests {
         }
         assert_eq!(erf(0.0), 0.0);
         assert!(close(norm_cdf(-1.0), 0.15865525393145705, 1e-13));
+    }
+
+    #[test]
+    fn fast_cdf_is_close() {
+        for i in -1200..1200 {
+            let z = f64::from(i) / 100.0;
+            let (a, b) = (norm_cdf_fast(z), norm_cdf(z));
+            assert!(
+                (a - b).abs() <= 1.3e-7 * b.min(1.0 - b) + 1e-15,
+                "Φ({z}): {a} vs {b}"
+            );
+        }
     }
 
     #[test]

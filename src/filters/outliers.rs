@@ -26,6 +26,9 @@ pub const K2_PSF_1: f64 = 0.173235968;
 /// K2 PSF value for an on-axis shift of two pixels.
 pub const K2_PSF_2: f64 = 0.016518;
 
+/// Pixels per work item of the passes over the whole image (256 KiB of `f64`).
+const PASS_CHUNK: usize = 1 << 15;
+
 /// Most histogram bins; wider (non-unit) bins are used beyond this (sums above ~65 000 counts).
 const MAX_BINS: usize = 8192;
 
@@ -303,7 +306,8 @@ pub fn plan_correction(
     let c = params.counts_per_electron;
     let robust = params.mode == OutlierMode::Robust;
 
-    // Gain-normalised sum (data units), evaluated where needed rather than stored.
+    // Gain-normalised sum (data units), evaluated where needed rather than stored; passes over
+    // all pixels fill a cache-sized buffer per chunk, with NaN marking invalid pixels.
     let raw = sum.as_slice();
     let gmap = gain.map(|g| g.gain.as_slice());
     let dmap = gain.and_then(|g| g.dark.as_deref());
@@ -315,13 +319,48 @@ pub fn plan_correction(
         }
     };
     let valid = |i: usize| -> bool { raw[i].is_finite() && gmap.is_none_or(|g| g[i] > 0.0) };
+    let inv_c = 1.0 / c;
+    // Sum in electrons for pixels start.., NaN where invalid.
+    let fill = |ci: usize, buf: &mut Vec<f64>| {
+        let start = ci * PASS_CHUNK;
+        let end = (start + PASS_CHUNK).min(n);
+        let r = &raw[start..end];
+        buf.clear();
+        match (gmap, dmap) {
+            (None, _) => buf.extend(
+                r.iter()
+                    .map(|&v| if v.is_finite() { v * inv_c } else { f64::NAN }),
+            ),
+            (Some(g), None) => buf.extend(r.iter().zip(&g[start..end]).map(|(&v, &g)| {
+                if v.is_finite() && g > 0.0 {
+                    f64::from(g) * v * inv_c
+                } else {
+                    f64::NAN
+                }
+            })),
+            (Some(g), Some(d)) => buf.extend(r.iter().zip(&g[start..end]).zip(&d[start..end]).map(
+                |((&v, &g), &d)| {
+                    if v.is_finite() && g > 0.0 {
+                        f64::from(g) * (v - mf * f64::from(d)) * inv_c
+                    } else {
+                        f64::NAN
+                    }
+                },
+            )),
+        }
+    };
+    let chunks = n.div_ceil(PASS_CHUNK);
+    let new_buf = || Vec::with_capacity(PASS_CHUNK);
 
     // Step 1: mean and histogram of the sum in electrons.
-    let (s_tot, n_valid) = (0..n)
+    let (s_tot, n_valid) = (0..chunks)
         .into_par_iter()
-        .with_min_len(4096)
-        .filter(|&i| valid(i))
-        .map(|i| (sg(i) / c, 1usize))
+        .map_init(new_buf, |buf, ci| {
+            fill(ci, buf);
+            buf.iter()
+                .filter(|v| !v.is_nan())
+                .fold((0.0, 0usize), |(s, k), &v| (s + v, k + 1))
+        })
         .reduce(|| (0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     let s_bar = if n_valid > 0 {
         s_tot / n_valid as f64
@@ -349,23 +388,24 @@ pub fn plan_correction(
             (MAX_BINS, span / MAX_BINS as f64)
         };
         let first_edge = lo_edge_raw - 0.5 * width;
-        let hist = (0..n)
+        let inv_w = 1.0 / width;
+        let last_edge = first_edge + bins as f64 * width;
+        let hist = (0..chunks)
             .into_par_iter()
-            .with_min_len(16384)
-            .filter(|&i| valid(i))
-            .fold(
-                || vec![0u64; bins],
-                |mut h, i| {
-                    let v = sg(i) / c;
-                    let k = ((v - first_edge) / width).floor();
-                    if k >= 0.0 && k < bins as f64 {
-                        h[k as usize] += 1;
-                    } else if k == bins as f64 && v == first_edge + bins as f64 * width {
+            .map_init(new_buf, |buf, ci| {
+                fill(ci, buf);
+                let mut h = vec![0u64; bins];
+                for &v in buf.iter() {
+                    // NaN fails both comparisons; truncation is floor for t ≥ 0.
+                    let t = (v - first_edge) * inv_w;
+                    if t >= 0.0 && t < bins as f64 {
+                        h[(t as usize).min(bins - 1)] += 1;
+                    } else if v == last_edge {
                         h[bins - 1] += 1; // last bin closed (NumPy)
                     }
-                    h
-                },
-            )
+                }
+                h
+            })
             .reduce(
                 || vec![0u64; bins],
                 |mut a, b| {
@@ -429,11 +469,15 @@ pub fn plan_correction(
         }
     } else if n_valid > 0 {
         // Degenerate (constant, zero or negative sums): no fit; σ = std of the sum, or 1.
-        let var = (0..n)
+        let var = (0..chunks)
             .into_par_iter()
-            .with_min_len(4096)
-            .filter(|&i| valid(i))
-            .map(|i| (sg(i) / c - s_bar).powi(2))
+            .map_init(new_buf, |buf, ci| {
+                fill(ci, buf);
+                buf.iter()
+                    .filter(|v| !v.is_nan())
+                    .map(|&v| (v - s_bar) * (v - s_bar))
+                    .sum::<f64>()
+            })
             .sum::<f64>()
             / n_valid as f64;
         let sd = var.sqrt();
@@ -463,22 +507,22 @@ pub fn plan_correction(
         let oh = 1.0 / (1.0 + (-k * (z - h_relaxed)).exp());
         od + oh - od * oh
     };
-    const PCHUNK: usize = 1 << 14;
-    let per_chunk: Vec<ChunkScan> = (0..n.div_ceil(PCHUNK))
+    let inv_sigma = 1.0 / sigma;
+    let per_chunk: Vec<ChunkScan> = (0..chunks)
         .into_par_iter()
-        .map(|ci| {
-            let start = ci * PCHUNK;
-            let end = (start + PCHUNK).min(n);
+        .map_init(new_buf, |buf, ci| {
+            fill(ci, buf);
+            let start = ci * PASS_CHUNK;
             let mut list = Vec::new();
             let (mut dead, mut hot, mut flagged, mut defects) = (0, 0, 0, 0);
-            for i in start..end {
-                if !valid(i) {
+            for (k, &v) in buf.iter().enumerate() {
+                if v.is_nan() {
                     defects += 1;
                     flagged += 1;
-                    list.push((i, 1.0f32));
+                    list.push((start + k, 1.0f32));
                     continue;
                 }
-                let z = (sg(i) / c - mu) / sigma;
+                let z = (v - mu) * inv_sigma;
                 dead += usize::from(z < t_dark);
                 hot += usize::from(z > t_hot);
                 if z > z_lo && z < z_hi {
@@ -487,7 +531,7 @@ pub fn plan_correction(
                 let o = outlierness(z) as f32;
                 flagged += usize::from(o > 0.5);
                 if o > floor {
-                    list.push((i, o));
+                    list.push((start + k, o));
                 }
             }
             (list, dead, hot, flagged, defects)
@@ -508,15 +552,24 @@ pub fn plan_correction(
     let idx: Vec<usize> = cand.iter().map(|p| p.0).collect();
     // Membership bitmap: most neighbours of a candidate are not candidates, so most lookups end
     // at one bit test instead of a binary search.
+    // With a prefix count per word it is also the rank (position in `idx`) in O(1).
     let mut bits = vec![0u64; n.div_ceil(64)];
     for &i in &idx {
         bits[i / 64] |= 1 << (i % 64);
     }
+    let mut ranks = Vec::with_capacity(bits.len());
+    let mut acc = 0usize;
+    for w in &bits {
+        ranks.push(acc);
+        acc += w.count_ones() as usize;
+    }
     let find = |j: usize| -> Option<usize> {
-        if bits[j / 64] & (1 << (j % 64)) == 0 {
+        let (w, b) = (j / 64, j % 64);
+        let word = bits[w];
+        if word & (1 << b) == 0 {
             None
         } else {
-            idx.binary_search(&j).ok()
+            Some(ranks[w] + (word & ((1u64 << b) - 1)).count_ones() as usize)
         }
     };
     let o_at = |j: usize| -> f64 { find(j).map_or(0.0, |p| f64::from(cand[p].1)) };

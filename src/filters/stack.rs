@@ -64,9 +64,10 @@ macro_rules! int_sample {
     };
 }
 
-// u8: 255 * 16_843_009 < 2^32.  i8: 128 * 16_777_215 < 2^31.  16-bit types: i64 accumulators.
-int_sample!(u8, u32, 16_843_009);
-int_sample!(i8, i32, 16_777_215);
+// u8: 255 * 257 = 65535 fits u16 (the narrowest widening add, twice the lanes of u32).
+// i8: 256 * [−128, 127] fits i16.  16-bit types: i64 accumulators.
+int_sample!(u8, u16, 257);
+int_sample!(i8, i16, 256);
 int_sample!(u16, i64, 1 << 30);
 int_sample!(i16, i64, 1 << 30);
 

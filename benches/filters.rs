@@ -120,6 +120,22 @@ fn bench_outlier_gain(c: &mut Criterion) {
             }
         })
     });
+    let batch = 4usize;
+    let mut out4 = vec![0.0f32; batch * n];
+    group.bench_function("total_batch4_buffer", |b| {
+        b.iter(|| {
+            let sum = FrameSum::from_stack(view).unwrap();
+            let (plan, _) = plan_correction(&sum, Some(&gain), &params).unwrap();
+            let mut t = 0;
+            while t < frames {
+                let k = batch.min(frames - t);
+                let sub = StackView::new(&data[t * n..(t + k) * n], k, side, side).unwrap();
+                plan.apply_frames(sub, &mut out4[..k * n]).unwrap();
+                black_box(&out4);
+                t += k;
+            }
+        })
+    });
     group.bench_function("sum", |b| {
         b.iter(|| black_box(FrameSum::from_stack(view).unwrap()))
     });

@@ -221,4 +221,30 @@ fn gain_defects_dark_and_invert() {
     let (out, rep) = correct_stack(view, Some(&map), &OutlierParams::robust()).unwrap();
     assert_eq!(rep.defects, 3);
     assert!(out.iter().all(|v| v.is_finite() && *v > 0.0));
+    // Gain + dark + outlier filter: unflagged pixels are exactly (I − dark)·gain.
+    let map = GainMap::new(
+        ImageView::new(&g, ny, nx).unwrap(),
+        Some(ImageView::new(&dark, ny, nx).unwrap()),
+        ny,
+        nx,
+        &GainOptions::default(),
+    )
+    .unwrap();
+    let sum = FrameSum::from_stack(view).unwrap();
+    let (plan, rep) =
+        mrcz::filters::plan_correction(&sum, Some(&map), &OutlierParams::robust()).unwrap();
+    let out = plan.apply_stack(view).unwrap();
+    assert_eq!(rep.defects, 3);
+    assert!(out.iter().all(|v| v.is_finite()));
+    let mut exact = 0;
+    for i in 0..ny * nx {
+        if plan.multiplier(i) == Some(2.0) {
+            exact += 1;
+            for t in 0..m {
+                let want = (f32::from(frames[t * ny * nx + i]) - 0.5) * 2.0;
+                assert_eq!(out[t * ny * nx + i], want, "pixel {i}");
+            }
+        }
+    }
+    assert!(exact > ny * nx / 4, "{exact}");
 }

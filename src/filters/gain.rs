@@ -2,6 +2,8 @@
 //! reference reoriented to the movie, zero or invalid gain pixels treated as defects, and an
 //! optional dose-rate gamma.
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -62,8 +64,10 @@ pub struct GainOptions {
 pub struct GainMap {
     pub(crate) ny: usize,
     pub(crate) nx: usize,
-    pub(crate) gain: Vec<f32>,
+    pub(crate) gain: Arc<[f32]>,
     pub(crate) dark: Option<Vec<f32>>,
+    /// `−gain·dark`, the dense additive term of a plan.
+    pub(crate) offset: Option<Arc<[f32]>>,
     pub(crate) defects: Vec<usize>,
     pub(crate) gamma: f64,
 }
@@ -128,10 +132,18 @@ impl GainMap {
             });
             d
         });
+        let offset = dark.as_ref().map(|d| {
+            d.par_iter()
+                .zip(g.par_iter())
+                .map(|(&d, &g)| -g * d)
+                .collect::<Vec<f32>>()
+                .into()
+        });
         Ok(Self {
             ny,
             nx,
-            gain: g,
+            gain: g.into(),
+            offset,
             dark,
             defects,
             gamma,
@@ -165,17 +177,11 @@ impl GainMap {
 
     /// A plan applying this gain alone (no outlier filter).
     pub fn plan(&self) -> CorrectionPlan {
-        let offset = self.dark.as_ref().map(|d| {
-            d.par_iter()
-                .zip(self.gain.par_iter())
-                .map(|(&d, &g)| -g * d)
-                .collect()
-        });
         CorrectionPlan {
             ny: self.ny,
             nx: self.nx,
-            mult: self.gain.clone(),
-            offset,
+            mult: Some(self.gain.clone()),
+            offset: self.offset.clone(),
             fixes: Vec::new(),
             dynamic: self.defects.clone(),
         }

@@ -309,7 +309,7 @@ pub fn plan_correction(
     // Gain-normalised sum (data units), evaluated where needed rather than stored; passes over
     // all pixels fill a cache-sized buffer per chunk, with NaN marking invalid pixels.
     let raw = sum.as_slice();
-    let gmap = gain.map(|g| g.gain.as_slice());
+    let gmap = gain.map(|g| &g.gain[..]);
     let dmap = gain.and_then(|g| g.dark.as_deref());
     let sg = |i: usize| -> f64 {
         match (gmap, dmap) {
@@ -663,25 +663,13 @@ pub fn plan_correction(
         .collect();
     let neighbourly = neigh.iter().filter(|&&b| b).count();
 
-    // Dense multiplier (and dark offset); flagged pixels carry their weight too.
-    let mut mult: Vec<f32> = match gain {
-        None => vec![1.0; n],
-        Some(g) => g.gain.clone(),
-    };
-    for f in &fixes {
-        mult[f.index] = f.mult;
-    }
-    let offset = gain.and_then(|g| g.dark.as_ref()).map(|d| {
-        mult.par_iter()
-            .zip(d.par_iter())
-            .map(|(&g, &d)| -g * d)
-            .collect()
-    });
+    // The dense pass is the gain alone (shared, not copied); flagged pixels get their weight
+    // and fill from the fix-ups.
     let plan = CorrectionPlan {
         ny,
         nx,
-        mult,
-        offset,
+        mult: gain.map(|g| g.gain.clone()),
+        offset: gain.and_then(|g| g.offset.clone()),
         fixes,
         dynamic: Vec::new(),
     };

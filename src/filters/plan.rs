@@ -1,6 +1,8 @@
 //! A per-pixel correction computed once per stack and applied frame by frame:
 //! `out(x) = mult(x) · I(x) + offset(x)`, then exact values at a sparse list of flagged pixels.
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
 
 use super::stack::{Sample, StackView};
@@ -29,8 +31,10 @@ pub(crate) struct Fix {
 pub struct CorrectionPlan {
     pub(crate) ny: usize,
     pub(crate) nx: usize,
-    pub(crate) mult: Vec<f32>,
-    pub(crate) offset: Option<Vec<f32>>,
+    /// Dense multiplier (the gain map, shared); `None` means 1.
+    pub(crate) mult: Option<Arc<[f32]>>,
+    /// Dense additive term (`−gain·dark`, shared), if a dark reference is used.
+    pub(crate) offset: Option<Arc<[f32]>>,
     /// Sorted by index.
     pub(crate) fixes: Vec<Fix>,
     /// Sorted indices of defects filled per frame by the mean of good neighbours in that frame.
@@ -50,9 +54,19 @@ impl CorrectionPlan {
     pub fn flagged_pixels(&self) -> usize {
         self.fixes.len() + self.dynamic.len()
     }
-    /// The dense per-pixel multiplier (gain^γ × outlier weight).
-    pub fn multiplier(&self) -> &[f32] {
-        &self.mult
+    /// The multiplier of frame values at pixel `i`: gain^γ × outlier weight `w` (0 at defects
+    /// and, for gain-only plans, at defects filled from neighbours).
+    pub fn multiplier(&self, i: usize) -> Option<f32> {
+        if i >= self.ny * self.nx {
+            return None;
+        }
+        if let Ok(p) = self.fixes.binary_search_by_key(&i, |f| f.index) {
+            return Some(self.fixes[p].mult);
+        }
+        if self.dynamic.binary_search(&i).is_ok() {
+            return Some(0.0);
+        }
+        Some(self.mult.as_ref().map_or(1.0, |m| m[i]))
     }
 
     fn check_len(&self, what: &str, got: usize, want: usize) -> Result<()> {
@@ -67,30 +81,13 @@ impl CorrectionPlan {
 
     /// Corrects one frame of `ny * nx` pixels into `out` (same length).
     pub fn apply_frame<T: Sample>(&self, frame: &[T], out: &mut [f32]) -> Result<()> {
-        let n = self.mult.len();
+        let n = self.ny * self.nx;
         self.check_len("frame", frame.len(), n)?;
         self.check_len("output frame", out.len(), n)?;
-        match &self.offset {
-            None => out
-                .par_chunks_mut(APPLY_CHUNK)
-                .zip(frame.par_chunks(APPLY_CHUNK))
-                .zip(self.mult.par_chunks(APPLY_CHUNK))
-                .for_each(|((o, f), m)| {
-                    for ((o, &v), &g) in o.iter_mut().zip(f).zip(m) {
-                        *o = g * v.to_f32();
-                    }
-                }),
-            Some(off) => out
-                .par_chunks_mut(APPLY_CHUNK)
-                .zip(frame.par_chunks(APPLY_CHUNK))
-                .zip(self.mult.par_chunks(APPLY_CHUNK))
-                .zip(off.par_chunks(APPLY_CHUNK))
-                .for_each(|(((o, f), m), d)| {
-                    for (((o, &v), &g), &d) in o.iter_mut().zip(f).zip(m).zip(d) {
-                        *o = g * v.to_f32() + d;
-                    }
-                }),
-        }
+        out.par_chunks_mut(APPLY_CHUNK)
+            .zip(frame.par_chunks(APPLY_CHUNK))
+            .enumerate()
+            .for_each(|(ci, (o, f))| self.dense(ci * APPLY_CHUNK, f, o));
         self.fix_up(frame, out);
         Ok(())
     }
@@ -98,7 +95,7 @@ impl CorrectionPlan {
     /// Corrects every frame of `stack` into `out` (`frames * ny * nx` values). The dense pass
     /// walks pixel chunks across all frames, so each multiplier is read once per call.
     pub fn apply_frames<T: Sample>(&self, stack: StackView<'_, T>, out: &mut [f32]) -> Result<()> {
-        let n = self.mult.len();
+        let n = self.ny * self.nx;
         self.check_len("stack frame", stack.frame_len(), n)?;
         let total = stack.data().len();
         if out.len() != total {
@@ -120,29 +117,14 @@ impl CorrectionPlan {
                 per_chunk[ci].push(oc);
             }
         }
-        let offset = self.offset.as_deref();
         per_chunk
             .into_par_iter()
             .enumerate()
             .for_each(|(ci, outs)| {
                 let start = ci * APPLY_CHUNK;
-                let end = (start + APPLY_CHUNK).min(n);
-                let m = &self.mult[start..end];
                 for (o, f) in outs.into_iter().zip(&frames) {
-                    let f = &f[start..end];
-                    match offset {
-                        None => {
-                            for ((o, &v), &g) in o.iter_mut().zip(f).zip(m) {
-                                *o = g * v.to_f32();
-                            }
-                        }
-                        Some(off) => {
-                            let d = &off[start..end];
-                            for (((o, &v), &g), &d) in o.iter_mut().zip(f).zip(m).zip(d) {
-                                *o = g * v.to_f32() + d;
-                            }
-                        }
-                    }
+                    let len = o.len();
+                    self.dense(start, &f[start..start + len], o);
                 }
             });
         out.par_chunks_mut(n)
@@ -156,6 +138,36 @@ impl CorrectionPlan {
         let mut out = vec![0.0f32; stack.data().len()];
         self.apply_frames(stack, &mut out)?;
         Ok(out)
+    }
+
+    /// The dense pass over pixels `start..start + out.len()`.
+    #[inline]
+    fn dense<T: Sample>(&self, start: usize, f: &[T], o: &mut [f32]) {
+        let end = start + o.len();
+        match (&self.mult, &self.offset) {
+            (None, None) => {
+                for (o, &v) in o.iter_mut().zip(f) {
+                    *o = v.to_f32();
+                }
+            }
+            (Some(m), None) => {
+                for ((o, &v), &g) in o.iter_mut().zip(f).zip(&m[start..end]) {
+                    *o = g * v.to_f32();
+                }
+            }
+            (None, Some(d)) => {
+                for ((o, &v), &d) in o.iter_mut().zip(f).zip(&d[start..end]) {
+                    *o = v.to_f32() + d;
+                }
+            }
+            (Some(m), Some(d)) => {
+                for (((o, &v), &g), &d) in
+                    o.iter_mut().zip(f).zip(&m[start..end]).zip(&d[start..end])
+                {
+                    *o = g * v.to_f32() + d;
+                }
+            }
+        }
     }
 
     fn fix_up<T: Sample>(&self, frame: &[T], out: &mut [f32]) {

@@ -6,7 +6,7 @@ use super::stack::{Sample, StackView, check_same_shape, checked_len};
 use crate::{Error, Result};
 
 /// Pixels per parallel work item of the summing pass (a multiple of the accumulator chunk).
-const PAR_CHUNK: usize = 1 << 16;
+const PAR_CHUNK: usize = 1 << 17;
 
 /// Per-pixel sum `S(x) = Σ_t I_t(x)` of the frames added so far (raw values, before any gain).
 ///
@@ -89,6 +89,14 @@ impl FrameSum {
         Ok(())
     }
 
+    /// Resets to zero frames, keeping the allocation (reuse it for the next movie of the same
+    /// shape: touching a fresh 128 MB sum image costs more page faults than summing 8-bit frames).
+    pub fn clear(&mut self) {
+        self.sum.par_iter_mut().for_each(|v| *v = 0.0);
+        self.frames = 0;
+        self.integral = true;
+    }
+
     /// Adds one frame of `ny * nx` pixels.
     pub fn add_frame<T: Sample>(&mut self, frame: &[T]) -> Result<()> {
         let view = StackView::new(frame, 1, self.ny, self.nx)?;
@@ -151,5 +159,9 @@ mod tests {
         assert_eq!(s.frames(), 5);
         assert!(s.is_integral());
         assert!(inc.add_frame(&data[..10]).is_err());
+        inc.clear();
+        assert_eq!(inc.frames(), 0);
+        inc.add_stack(view).unwrap();
+        assert_eq!(inc.as_slice(), s.as_slice());
     }
 }

@@ -34,6 +34,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::stack::{Sample, StackView, checked_len};
+use super::sum::FrameSum;
 use crate::{Error, Result};
 
 /// How the KOMA estimate corrects a stack.
@@ -324,16 +325,13 @@ impl KomaWindow {
     }
 }
 
-/// Per-frame mean image `M = (1/m) Σ_t I_t` of a stack.
+/// Per-frame mean image `M = (1/m) Σ_t I_t` of a stack (one chunked pass over the frames).
 pub fn mean_image<T: Sample>(stack: StackView<'_, T>) -> Vec<f32> {
-    let n = stack.frame_len();
-    let inv = 1.0 / stack.frames() as f64;
-    let frames: Vec<&[T]> = stack.iter_frames().collect();
-    (0..n)
-        .into_par_iter()
-        .with_min_len(4096)
-        .map(|i| (frames.iter().map(|f| f64::from(f[i].to_f32())).sum::<f64>() * inv) as f32)
-        .collect()
+    match FrameSum::from_stack(stack) {
+        Ok(sum) => sum.mean_frame(),
+        // Unreachable: a valid view always has a non-empty frame shape.
+        Err(_) => vec![0.0; stack.frame_len()],
+    }
 }
 
 /// A corrected stack emitted by [`Koma`].

@@ -92,7 +92,13 @@ fn compress_decompress_round_trip_keeps_everything() {
             "labels kept once"
         );
     }
-    let o = run(&["decompress", s(&z), s(&back), "--quiet"]);
+    let o = run(&["compress", s(&src), s(&z), "--verify", "--quiet"]);
+    assert!(
+        o.status.success(),
+        "--verify: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = run(&["decompress", s(&z), s(&back), "--verify", "--quiet"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let mut r = Reader::open(&back).unwrap();
     assert!(r.codec().is_none());

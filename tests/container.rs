@@ -260,3 +260,31 @@ fn truncated_and_corrupt_files_are_errors() {
     let err = r.read_frame(0, &mut buf).unwrap_err().to_string();
     assert!(err.contains("frame 0"), "{err}");
 }
+
+#[test]
+fn failed_check_keeps_the_old_destination() {
+    let dir = std::env::temp_dir().join(format!("mrcz-test-checked-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dest = dir.join("out.mrcz");
+    std::fs::write(&dest, b"previous contents").unwrap();
+    let mut w = Writer::create(&dest, 16, 16, Mode::Int8, &WriteOptions::default()).unwrap();
+    w.write_frame(&[7u8; 256]).unwrap();
+    let mut seen = None;
+    let err = w
+        .finish_checked(|tmp| {
+            // The check sees the complete file under its temporary name.
+            let mut r = Reader::open(tmp)?;
+            seen = Some(r.read_all::<u8>()?);
+            Err(mrcz::Error::InvalidArgument("rejected by the check".into()))
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("rejected by the check"));
+    assert_eq!(seen.unwrap(), vec![7u8; 256]);
+    assert_eq!(std::fs::read(&dest).unwrap(), b"previous contents");
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "temporary file removed"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -6,7 +6,9 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 
 use mrcz::mrc::{Endian, Metadata, Mode};
-use mrcz::mrcz::{Compression, Reader, Summary, WriteOptions, Writer, unpack_uint4};
+use mrcz::mrcz::{
+    Compression, Reader, Summary, WriteOptions, Writer, unpack_uint4, verify_same_pixels,
+};
 
 use super::progress::Progress;
 use super::{CmdResult, CodecArg, Failure, ShuffleArg, set_threads};
@@ -39,6 +41,9 @@ pub struct CompressArgs {
     /// Byte order of the output.
     #[arg(long, value_enum, default_value_t = EndianArg::Little)]
     endian: EndianArg,
+    /// Re-read the output and compare every pixel with the input before it replaces OUT.
+    #[arg(long)]
+    verify: bool,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     json: bool,
@@ -60,6 +65,9 @@ pub struct DecompressArgs {
     /// Byte order of the output.
     #[arg(long, value_enum, default_value_t = EndianArg::Little)]
     endian: EndianArg,
+    /// Re-read the output and compare every pixel with the input before it replaces OUT.
+    #[arg(long)]
+    verify: bool,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     json: bool,
@@ -110,6 +118,7 @@ pub fn compress(a: CompressArgs) -> CmdResult {
         metadata: a.metadata,
         endian: a.endian.into(),
         threads: a.threads,
+        verify: a.verify,
         json: a.json,
         quiet: a.quiet,
     };
@@ -125,6 +134,7 @@ pub fn decompress(a: DecompressArgs) -> CmdResult {
         metadata: MetaFormat::Json,
         endian: a.endian.into(),
         threads: a.threads,
+        verify: a.verify,
         json: a.json,
         quiet: a.quiet,
     };
@@ -139,6 +149,7 @@ struct Job<'a> {
     metadata: MetaFormat,
     endian: Endian,
     threads: usize,
+    verify: bool,
     json: bool,
     quiet: bool,
 }
@@ -203,7 +214,12 @@ impl Job<'_> {
                 .map_err(|e| Failure::at(self.output, e))?;
             progress.inc(1);
         }
-        let summary = writer.finish().map_err(|e| Failure::at(self.output, e))?;
+        let summary = if self.verify {
+            writer.finish_checked(|tmp| verify_same_pixels(self.input, tmp).map(drop))
+        } else {
+            writer.finish()
+        }
+        .map_err(|e| Failure::at(self.output, e))?;
         progress.finish();
         self.report(&summary, start.elapsed().as_secs_f64());
         Ok(())

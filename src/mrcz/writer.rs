@@ -527,10 +527,20 @@ impl FileWriter {
     }
 
     /// Writes the rest, syncs, and moves the file into place.
-    pub fn finish(mut self) -> Result<Summary> {
+    pub fn finish(self) -> Result<Summary> {
+        self.finish_checked(|_| Ok(()))
+    }
+
+    /// Like [`finish`](Self::finish), but runs `check` on the complete temporary file (its path is
+    /// passed) before it is moved into place. If the check fails, the temporary file is removed and
+    /// whatever was at the destination stays untouched — e.g. `--verify` re-reads the output and
+    /// compares it with the input here.
+    pub fn finish_checked(mut self, check: impl FnOnce(&Path) -> Result<()>) -> Result<Summary> {
         let w = self.inner.take().expect("FileWriter used after finish");
         let (buf, summary) = w.finish()?;
         let file = buf.into_inner().map_err(|e| Error::Io(e.into_error()))?;
+        file.sync_all()?;
+        check(&self.tmp)?;
         commit_file(&file, &self.tmp, &self.dest)?;
         Ok(summary)
     }

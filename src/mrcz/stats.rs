@@ -61,7 +61,7 @@ impl Stats {
     /// Statistics of one section of `mode` data in the machine's byte order.
     pub fn of_frame(mode: Mode, bytes: &[u8]) -> Stats {
         match mode {
-            Mode::Int8 => histogram8(bytes, |b| b as i8 as f64),
+            Mode::Int8 => int8(bytes),
             Mode::Uint4 => {
                 let mut h = [0u64; 256];
                 for &b in bytes {
@@ -105,30 +105,38 @@ impl Stats {
     }
 }
 
-/// Exact statistics of 8-bit data through a 256-bin histogram (one cheap pass).
-fn histogram8(bytes: &[u8], value: impl Fn(u8) -> f64) -> Stats {
-    let mut h = [0u64; 256];
-    // Four interleaved histograms hide the store-to-load latency of repeated values.
-    let mut h4 = [[0u32; 256]; 4];
-    for block in bytes.chunks(1 << 30) {
-        let mut it = block.chunks_exact(4);
-        for c in &mut it {
-            h4[0][usize::from(c[0])] += 1;
-            h4[1][usize::from(c[1])] += 1;
-            h4[2][usize::from(c[2])] += 1;
-            h4[3][usize::from(c[3])] += 1;
-        }
-        for &b in it.remainder() {
-            h4[0][usize::from(b)] += 1;
-        }
-        for part in &mut h4 {
-            for (t, p) in h.iter_mut().zip(part.iter_mut()) {
-                *t += u64::from(*p);
-                *p = 0;
-            }
-        }
+/// Exact statistics of int8 data with integer sums over blocks small enough that a block's sum
+/// fits an i32 and its sum of squares a u32, so each pass is a simple vectorisable reduction.
+/// (Memory-bound on large frames: the frame is streamed once more after the compressor's pass.)
+fn int8(bytes: &[u8]) -> Stats {
+    const BLOCK: usize = 1 << 16; // 65536 × 128² < 2³²
+    if bytes.is_empty() {
+        return Stats::default();
     }
-    from_histogram(&h, |i| value(i as u8))
+    let (mut sum, mut sum2) = (0i64, 0u64);
+    let (mut min, mut max) = (i8::MAX, i8::MIN);
+    for block in bytes.chunks(BLOCK) {
+        sum += i64::from(block.iter().map(|&b| i32::from(b as i8)).sum::<i32>());
+        sum2 += u64::from(
+            block
+                .iter()
+                .map(|&b| (i32::from(b as i8) * i32::from(b as i8)) as u32)
+                .sum::<u32>(),
+        );
+        min = min.min(block.iter().map(|&b| b as i8).min().unwrap_or(i8::MAX));
+        max = max.max(block.iter().map(|&b| b as i8).max().unwrap_or(i8::MIN));
+    }
+    let n = bytes.len() as f64;
+    let mean = sum as f64 / n;
+    // Σx² − (Σx)²/n from exact integer sums (below 2^53 for any frame under 2 GiB).
+    let m2 = (sum2 as f64 - sum as f64 * mean).max(0.0);
+    Stats {
+        count: bytes.len() as u64,
+        min: f64::from(min),
+        max: f64::from(max),
+        mean,
+        m2,
+    }
 }
 
 fn histogram16(bytes: &[u8], value: impl Fn(u16) -> f64) -> Stats {
@@ -207,6 +215,23 @@ mod tests {
         let (min, max, mean, rms) = naive(&all);
         assert_eq!((s.min, s.max, s.count), (min, max, 1333));
         assert!((s.mean - mean).abs() < 1e-9 && (s.rms() - rms).abs() < 1e-9);
+    }
+
+    #[test]
+    fn int8_extremes_and_odd_lengths() {
+        for len in [1usize, 7, 65535, 65536, 65537, 200_001] {
+            let v: Vec<u8> = (0..len)
+                .map(|i| [0x80u8, 0x7f, 0, 0xff, 3][i % 5])
+                .collect();
+            let s = Stats::of_frame(Mode::Int8, &v);
+            let (min, max, mean, rms) =
+                naive(&v.iter().map(|&x| x as i8 as f64).collect::<Vec<_>>());
+            assert_eq!((s.min, s.max, s.count), (min, max, len as u64));
+            assert!(
+                (s.mean - mean).abs() < 1e-9 && (s.rms() - rms).abs() < 1e-6,
+                "{len}"
+            );
+        }
     }
 
     #[test]

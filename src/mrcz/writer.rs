@@ -325,11 +325,12 @@ impl<W: Write + Seek> Writer<W> {
         self.packed += bytes.len() as u64;
         self.written += 1;
         self.stats.merge(&done.stats);
-        // Keep a couple of buffers for reuse; more would only hold memory.
-        if self.spare_in.len() < 2 {
+        // Keep as many buffers as can be in flight: fresh 16 MB allocations cost page faults and
+        // zeroing, while the window already bounds memory.
+        if self.spare_in.len() <= self.in_flight {
             self.spare_in.push(done.input);
         }
-        if self.spare_out.len() < 2 {
+        if self.spare_out.len() <= self.in_flight {
             self.spare_out.push(done.output);
         }
         Ok(())

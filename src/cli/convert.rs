@@ -44,6 +44,10 @@ pub struct CompressArgs {
     /// Re-read the output and compare every pixel with the input before it replaces OUT.
     #[arg(long)]
     verify: bool,
+    /// Frames in flight at most while converting (default: the thread count); memory is about
+    /// (in-flight + 2) frames.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    in_flight: Option<u64>,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     json: bool,
@@ -68,6 +72,10 @@ pub struct DecompressArgs {
     /// Re-read the output and compare every pixel with the input before it replaces OUT.
     #[arg(long)]
     verify: bool,
+    /// Frames in flight at most while converting (default: the thread count); memory is about
+    /// (in-flight + 2) frames.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    in_flight: Option<u64>,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     json: bool,
@@ -119,6 +127,7 @@ pub fn compress(a: CompressArgs) -> CmdResult {
         endian: a.endian.into(),
         threads: a.threads,
         verify: a.verify,
+        in_flight: a.in_flight.map_or(0, |n| n as usize),
         json: a.json,
         quiet: a.quiet,
     };
@@ -135,6 +144,7 @@ pub fn decompress(a: DecompressArgs) -> CmdResult {
         endian: a.endian.into(),
         threads: a.threads,
         verify: a.verify,
+        in_flight: a.in_flight.map_or(0, |n| n as usize),
         json: a.json,
         quiet: a.quiet,
     };
@@ -150,6 +160,7 @@ struct Job<'a> {
     endian: Endian,
     threads: usize,
     verify: bool,
+    in_flight: usize,
     json: bool,
     quiet: bool,
 }
@@ -188,7 +199,7 @@ impl Job<'_> {
                 .collect(),
             template: Some(h.clone()),
             mz: None,
-            in_flight: 0,
+            in_flight: self.in_flight,
         };
         let (nx, ny) = (h.nx as usize, h.ny as usize);
         let mut writer = Writer::create(self.output, nx, ny, mode, &options)

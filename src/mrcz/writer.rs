@@ -68,8 +68,8 @@ pub struct WriteOptions {
     /// MZ to write. `None`: 0 for MRCZ (python-mrcz then reads the frames as one stack) and 1 for
     /// plain MRC (an MRC2014 image stack).
     pub mz: Option<i32>,
-    /// Frames held in memory at most (being compressed or waiting to be written); 0 = twice the
-    /// rayon thread count, plus one.
+    /// Frames being compressed or waiting to be written at most; 0 = the rayon thread count.
+    /// Peak memory is about (in_flight + 2) frames.
     pub in_flight: usize,
 }
 
@@ -184,7 +184,9 @@ impl<W: Write + Seek> Writer<W> {
         dst.write_all(&header.to_bytes())?;
         dst.write_all(&metadata)?;
         let in_flight = match options.in_flight {
-            0 => 2 * rayon::current_num_threads() + 1,
+            // Blocks inside a frame are compressed in parallel too, so one frame per thread keeps
+            // every core busy; memory is about (window + 2) frames.
+            0 => rayon::current_num_threads().max(1),
             n => n,
         };
         Ok(Writer {

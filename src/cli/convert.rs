@@ -29,31 +29,14 @@ pub struct CompressArgs {
     /// Shuffle filter applied before the codec.
     #[arg(long, value_enum, default_value_t = ShuffleArg::Bit)]
     shuffle: ShuffleArg,
-    /// Worker threads (0 = one per core).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
     /// Blosc block size in bytes (default: the library's measured default).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=(1 << 30)))]
     block_size: Option<u64>,
     /// Format of the metadata in the extended header (python-mrcz reads only json).
     #[arg(long, value_enum, default_value_t = MetaFormat::Json)]
     metadata: MetaFormat,
-    /// Byte order of the output.
-    #[arg(long, value_enum, default_value_t = EndianArg::Little)]
-    endian: EndianArg,
-    /// Re-read the output and compare every pixel with the input before it replaces OUT.
-    #[arg(long)]
-    verify: bool,
-    /// Frames in flight at most while converting (default: the thread count); memory is about
-    /// (in-flight + 2) frames.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
-    in_flight: Option<u64>,
-    /// Print a JSON summary on stdout.
-    #[arg(long)]
-    json: bool,
-    /// No progress bar.
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    out: OutputArgs,
 }
 
 /// Arguments of `mrcz decompress`.
@@ -63,6 +46,13 @@ pub struct DecompressArgs {
     input: PathBuf,
     /// Output plain MRC2014 file (written atomically).
     output: PathBuf,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+/// Options every conversion shares.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
     /// Worker threads (0 = one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
@@ -119,36 +109,26 @@ pub fn compress(a: CompressArgs) -> CmdResult {
         shuffle: a.shuffle.into(),
         block_size: a.block_size.map(|b| b as usize),
     };
-    let job = Job {
+    Job {
         input: &a.input,
         output: &a.output,
         compression: Some(compression),
         metadata: a.metadata,
-        endian: a.endian.into(),
-        threads: a.threads,
-        verify: a.verify,
-        in_flight: a.in_flight.map_or(0, |n| n as usize),
-        json: a.json,
-        quiet: a.quiet,
-    };
-    job.run("compress")
+        out: &a.out,
+    }
+    .run("compress")
 }
 
 /// Runs `mrcz decompress`.
 pub fn decompress(a: DecompressArgs) -> CmdResult {
-    let job = Job {
+    Job {
         input: &a.input,
         output: &a.output,
         compression: None,
         metadata: MetaFormat::Json,
-        endian: a.endian.into(),
-        threads: a.threads,
-        verify: a.verify,
-        in_flight: a.in_flight.map_or(0, |n| n as usize),
-        json: a.json,
-        quiet: a.quiet,
-    };
-    job.run("decompress")
+        out: &a.out,
+    }
+    .run("decompress")
 }
 
 /// One file-to-file conversion.
@@ -157,17 +137,12 @@ struct Job<'a> {
     output: &'a Path,
     compression: Option<Compression>,
     metadata: MetaFormat,
-    endian: Endian,
-    threads: usize,
-    verify: bool,
-    in_flight: usize,
-    json: bool,
-    quiet: bool,
+    out: &'a OutputArgs,
 }
 
 impl Job<'_> {
     fn run(&self, verb: &str) -> CmdResult {
-        set_threads(self.threads)?;
+        set_threads(self.out.threads)?;
         let start = Instant::now();
         let mut reader = Reader::open(self.input).map_err(|e| Failure::at(self.input, e))?;
         for w in reader.warnings() {
@@ -177,7 +152,7 @@ impl Job<'_> {
         // 4-bit data cannot be compressed in a way python-mrcz reads: store it as 8-bit counts.
         let unpack = self.compression.is_some() && h.mode == Mode::Uint4;
         let mode = if unpack { Mode::Int8 } else { h.mode };
-        if unpack && !self.quiet {
+        if unpack && !self.out.quiet {
             eprintln!(
                 "mrcz: note: {}: 4-bit input written as 8-bit (mode 0)",
                 self.input.display()
@@ -185,7 +160,7 @@ impl Job<'_> {
         }
         let options = WriteOptions {
             compression: self.compression,
-            endian: self.endian,
+            endian: self.out.endian.into(),
             metadata: convert_metadata(reader.metadata(), self.metadata)
                 .map_err(|e| Failure::at(self.input, e))?,
             voxel_size: h.voxel_size(),
@@ -199,13 +174,13 @@ impl Job<'_> {
                 .collect(),
             template: Some(h.clone()),
             mz: None,
-            in_flight: self.in_flight,
+            in_flight: self.out.in_flight.map_or(0, |n| n as usize),
         };
         let (nx, ny) = (h.nx as usize, h.ny as usize);
         let mut writer = Writer::create(self.output, nx, ny, mode, &options)
             .map_err(|e| Failure::at(self.output, e))?;
         let frames = reader.frames();
-        let mut progress = Progress::new(verb, frames as u64, self.quiet || self.json);
+        let mut progress = Progress::new(verb, frames as u64, self.out.quiet || self.out.json);
         let mut packed = Vec::new();
         for i in 0..frames {
             let mut buf = writer.frame_buffer();
@@ -225,7 +200,7 @@ impl Job<'_> {
                 .map_err(|e| Failure::at(self.output, e))?;
             progress.inc(1);
         }
-        let summary = if self.verify {
+        let summary = if self.out.verify {
             writer.finish_checked(|tmp| verify_same_pixels(self.input, tmp).map(drop))
         } else {
             writer.finish()
@@ -239,7 +214,7 @@ impl Job<'_> {
     fn report(&self, s: &Summary, secs: f64) {
         let mbps = s.raw_bytes as f64 / 1e6 / secs.max(1e-9);
         let ratio = s.raw_bytes as f64 / s.packed_bytes.max(1) as f64;
-        if self.json {
+        if self.out.json {
             let v = serde_json::json!({
                 "input": self.input,
                 "output": self.output,
@@ -253,7 +228,7 @@ impl Job<'_> {
                 "codec": self.compression.map(|c| c.codec.name()),
             });
             println!("{v}");
-        } else if !self.quiet {
+        } else if !self.out.quiet {
             println!(
                 "{} -> {}: {} frames, {:.1} MB -> {:.1} MB ({ratio:.2}x), {secs:.2} s, {mbps:.0} MB/s",
                 self.input.display(),

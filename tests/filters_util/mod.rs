@@ -1,43 +1,24 @@
-//! Shared helpers of the filter tests: a small deterministic PRNG (xoshiro256**, seeded by
-//! splitmix64), Poisson and Gaussian samplers, Gaussian smoothing, and the synthetic patterns of
+//! Shared helpers of the filter tests: the library's deterministic PRNG
+//! (`mrcz::synthetic::Rng`, xoshiro256** seeded by splitmix64), Poisson and Gaussian samplers, Gaussian smoothing, and the synthetic patterns of
 //! the spec's recipes. Written here rather than taken from `rand`/`rand_distr` so that the test
 //! data cannot change under a dependency upgrade (the recipes' expected ranges depend on it).
 #![allow(dead_code)]
 
-pub struct Rng {
-    s: [u64; 4],
-}
+/// The library's generator (xoshiro256** seeded by splitmix64), with the samplers below.
+pub struct Rng(mrcz::synthetic::Rng);
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
-        let mut z = seed;
-        let mut next = || {
-            z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut x = z;
-            x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            x ^ (x >> 31)
-        };
-        Self {
-            s: [next(), next(), next(), next()],
-        }
+        Self(mrcz::synthetic::Rng::new(seed))
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        let r = self.s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
-        let t = self.s[1] << 17;
-        self.s[2] ^= self.s[0];
-        self.s[3] ^= self.s[1];
-        self.s[1] ^= self.s[2];
-        self.s[0] ^= self.s[3];
-        self.s[2] ^= t;
-        self.s[3] = self.s[3].rotate_left(45);
-        r
+        self.0.next_u64()
     }
 
     /// Uniform in [0, 1).
     pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        self.0.next_f64()
     }
 
     pub fn below(&mut self, n: usize) -> usize {

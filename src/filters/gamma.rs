@@ -1,7 +1,7 @@
 //! Dose-rate gamma of the gain reference (paper §5.1): the power-linear model γ(δ) and the fit of
 //! γ on a flat-field stack.
 //!
-//! **Objective** ([REBUILT] from the paper, with the spec's [REC] scale-free variant):
+//! **Objective** (\[REBUILT\] from the paper, with the spec's \[REC\] scale-free variant):
 //! `γ* = argmin_γ CV( U64[ S · G^γ ] )`, where `S` is the unaligned sum of a flat-field
 //! (vacuum) stack, `G` the oriented gain reference, `U64` a 64 × 64 box filter (SciPy
 //! `uniform_filter`, reflect borders) and `CV = std/mean` over the whole field. The paper

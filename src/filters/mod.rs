@@ -8,7 +8,7 @@
 //! * [`gain`]: gain (and dark) normalisation with defects, [`GainMap`]; [`orient`]: rotations
 //!   and flips of the reference (MotionCor2 convention) and the orientation search;
 //!   [`gamma`]: the dose-rate gamma model and fit.
-//! * [`koma`]: the knock-out moving average over a series of stacks, streaming.
+//! * [`koma`](mod@koma): the knock-out moving average over a series of stacks, streaming.
 //! * [`pearson`]: the mean inter-frame Pearson coefficient, O(frames × pixels).
 //!
 //! The usual flow for one movie: [`FrameSum::from_stack`] (one pass over the raw frames), then

@@ -100,7 +100,7 @@ impl Default for OutlierParams {
 }
 
 impl OutlierParams {
-    /// The guarded default (spec §1.11 [REC]).
+    /// The guarded default (spec §1.11 \[REC\]).
     pub fn robust() -> Self {
         Self {
             mode: OutlierMode::Robust,

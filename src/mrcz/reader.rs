@@ -404,7 +404,6 @@ impl<R: Read + Seek> Reader<R> {
     }
 }
 
-
 /// Walks the chain of Blosc chunks from `pos`, reading 16 bytes per chunk: each chunk's length is
 /// its header's cbytes. Returns the `(offset, length)` of every chunk and the first chunk's version.
 ///

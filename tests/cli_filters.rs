@@ -319,6 +319,32 @@ fn gain_given_rotated_is_recovered_with_gain_rotate() {
             v[k]
         );
     }
+    // A dark reference (stored like the gain) is subtracted before the gain.
+    let dref = d.path("dark_rot.mrc");
+    write_reference(&dref, &vec![0.5; n], NX, NY);
+    let dout = d.path("dark.mrcz");
+    ok(&[
+        "correct",
+        s(&input),
+        s(&dout),
+        "--gain",
+        s(&gref),
+        "--dark",
+        s(&dref),
+        "--gain-rotate",
+        "90",
+        "--no-outliers",
+        "-q",
+    ]);
+    let (vd, _) = read_floats(&dout);
+    for k in [3usize, 999, 7777] {
+        let want = (f32::from(data[k]) - 0.5) * g[k % n];
+        assert!(
+            (vd[k] - want).abs() <= 1e-5 * want.abs().max(1.0),
+            "pixel {k}: {} vs {want}",
+            vd[k]
+        );
+    }
     // The fixed pattern is gone: the inter-frame correlation drops to noise level.
     let (raw_r, good_r) = (pearson(&input), pearson(&out));
     assert!(raw_r > 0.04, "gain-modulated movie: {raw_r}");

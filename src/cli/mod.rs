@@ -5,8 +5,13 @@
 //! bars go to stderr, progress only when stderr is a terminal.
 
 mod convert;
+mod correct;
 mod demo;
 mod info;
+mod koma;
+mod movie;
+mod noise;
+mod outliers;
 mod progress;
 mod validate;
 
@@ -39,6 +44,14 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Check files against MRC2014 and MRCZ (mrcfile's checks plus the chunk chain); exit 1 if any is invalid.
     Validate(validate::ValidateArgs),
+    /// Correct a movie: remove hot/dead pixels, apply gain (and dark) references, write float32/16.
+    Correct(correct::CorrectArgs),
+    /// Detect hot and dead pixels in a movie and report the thresholds and counts (no output file).
+    Outliers(outliers::OutliersArgs),
+    /// KOMA: correct a series of movies by the knock-out moving average of their neighbours.
+    Koma(koma::KomaArgs),
+    /// Report the mean inter-frame Pearson coefficient of a movie (correlated-noise metric).
+    Noise(noise::NoiseArgs),
 }
 
 /// Codec names accepted on the command line.
@@ -150,6 +163,10 @@ pub fn main() -> ExitCode {
         Command::Info(a) => info::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Validate(a) => validate::run(a),
+        Command::Correct(a) => correct::run(a),
+        Command::Outliers(a) => outliers::run(a),
+        Command::Koma(a) => koma::run(a),
+        Command::Noise(a) => noise::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,86 @@
+//! `mrcz noise`: the correlated-noise metric, the mean Pearson coefficient over all pairs of
+//! frames of a movie, streamed in one pass (one `f64` image in memory).
+
+use std::path::PathBuf;
+
+use clap::Args;
+use serde_json::json;
+
+use mrcz::filters::{PearsonAccumulator, Sample, StackView};
+
+use super::movie::{FrameSink, Movie};
+use super::progress::Progress;
+use super::{CmdResult, Failure, set_threads};
+
+/// Arguments of `mrcz noise`.
+#[derive(Debug, Args)]
+pub struct NoiseArgs {
+    /// Input movie (MRC or MRCZ; 8-bit, 16-bit, 4-bit or float frames).
+    input: PathBuf,
+    /// Read mode-0 input as signed bytes (MRC2014's definition) instead of unsigned counts.
+    #[arg(long)]
+    signed8: bool,
+    /// Worker threads (0 = one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Print `{"input", "pearson", "frames", "used_frames", "pairs", "pixels"}` on stdout
+    /// (`pearson` is null with fewer than two usable frames).
+    #[arg(long)]
+    json: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+struct Acc(PearsonAccumulator);
+
+impl FrameSink for Acc {
+    fn frames<T: Sample>(&mut self, _: usize, stack: StackView<'_, T>) -> CmdResult {
+        for f in stack.iter_frames() {
+            self.0.add_frame(f).map_err(Failure::msg)?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `mrcz noise`.
+pub fn run(a: NoiseArgs) -> CmdResult {
+    set_threads(a.threads)?;
+    let mut movie = Movie::open(&a.input, a.signed8)?;
+    let (ny, nx) = movie.shape();
+    let mut acc = Acc(PearsonAccumulator::new(ny * nx).map_err(|e| Failure::at(&a.input, e))?);
+    let mut progress = Progress::new("noise", movie.frames() as u64, a.quiet || a.json);
+    movie.visit(&mut progress, &mut acc)?;
+    progress.finish();
+    let r = acc.0.finish();
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "input": a.input,
+                "pearson": r.pearson,
+                "frames": r.frames,
+                "used_frames": r.used_frames,
+                "pairs": r.pairs,
+                "pixels": r.pixels,
+            })
+        );
+    } else {
+        match r.pearson {
+            Some(p) => println!(
+                "{}: mean inter-frame Pearson {p:.6} over {} pairs of {} frames ({} x {})",
+                a.input.display(),
+                r.pairs,
+                r.used_frames,
+                nx,
+                ny
+            ),
+            None => println!(
+                "{}: undefined (fewer than two non-constant frames among {})",
+                a.input.display(),
+                r.frames
+            ),
+        }
+    }
+    Ok(())
+}

@@ -84,7 +84,7 @@ impl From<CodecArg> for Codec {
 /// Shuffle filters accepted on the command line.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ShuffleArg {
-    /// Bitshuffle (default; best for integer counts).
+    /// Bitshuffle (best for integer counts).
     Bit,
     /// Byte shuffle.
     Byte,

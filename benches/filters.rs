@@ -5,16 +5,20 @@
 //!   does; also the three phases alone (sum, plan, apply). Size from `MRCZ_BENCH_FRAMES`,
 //!   `MRCZ_BENCH_SIDE` (default 50 × 4096 × 4096).
 //! * `koma/*`: one KOMA step on a 10 × 2048² `f32` stack in steady state (mean image, window
-//!   update, subtraction in place) against a plain copy and a plain sum of the same stack.
+//!   update, subtraction in place) against a plain copy, a plain sum, and reading the same stack
+//!   from a plain MRC and an MRCZ file.
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use mrcz::blosc::Shuffle;
 use mrcz::filters::{
     FrameSum, GainMap, GainOptions, ImageView, KomaMode, KomaWindow, OutlierParams, StackView,
     plan_correction,
 };
+use mrcz::mrc::Mode;
+use mrcz::mrcz::{Compression, Reader, WriteOptions, Writer};
 use rayon::prelude::*;
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -190,6 +194,38 @@ fn bench_koma(c: &mut Criterion) {
     group.bench_function("sum_stack", |b| {
         b.iter(|| black_box(FrameSum::from_stack(view).unwrap()))
     });
+    // Reading the same stack from a file, as `mrcz koma` must for every stack: plain MRC (page
+    // cache, no decode) and MRCZ (zstd, byte shuffle), into a reused buffer.
+    let dir = std::env::temp_dir().join(format!("mrcz-bench-koma-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, compression) in [
+        ("read_stack_plain", None),
+        (
+            "read_stack_mrcz_zstd",
+            Some(Compression {
+                shuffle: Shuffle::Byte,
+                ..Compression::default()
+            }),
+        ),
+    ] {
+        let path = dir.join(format!("{name}.mrc"));
+        let options = WriteOptions {
+            compression,
+            ..WriteOptions::default()
+        };
+        let mut w = Writer::create(&path, side, side, Mode::Float32, &options).unwrap();
+        w.write_frames(bytemuck::cast_slice(&stack)).unwrap();
+        w.finish().unwrap();
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let mut r = Reader::open(&path).unwrap();
+                r.read_frames(0..frames, bytemuck::cast_slice_mut(&mut buf))
+                    .unwrap();
+                black_box(&buf);
+            })
+        });
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
     group.finish();
 }
 

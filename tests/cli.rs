@@ -1,11 +1,14 @@
 //! The `mrcz` binary end to end: conversions, info, and what bad input does to exit codes,
 //! stderr and the output path.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use mrcz::mrc::{Metadata, Mode};
 use mrcz::mrcz::{Compression, Reader, WriteOptions, Writer};
+
+mod tempdir;
+use tempdir::TempDir;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mrcz"))
@@ -13,27 +16,6 @@ fn bin() -> Command {
 
 fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("run mrcz")
-}
-
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("mrcz-cli-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-    fn entries(&self) -> usize {
-        std::fs::read_dir(&self.0).unwrap().count()
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn s(p: &Path) -> &str {

@@ -2,7 +2,7 @@
 //! movies with known ground truth: a per-pixel sensitivity field (the gain reference is its
 //! inverse), planted hot and dead pixels, Poisson counts.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use half::f16;
@@ -11,6 +11,9 @@ use mrcz::mrc::{Metadata, Mode};
 use mrcz::mrcz::{Compression, Reader, WriteOptions, Writer};
 use mrcz::synthetic::{Poisson, Rng};
 use serde_json::Value;
+
+mod tempdir;
+use tempdir::TempDir;
 
 const NX: usize = 128;
 const NY: usize = 96;
@@ -39,27 +42,6 @@ fn ok(args: &[&str]) -> Output {
 fn json(args: &[&str]) -> Value {
     let o = ok(args);
     serde_json::from_slice(&o.stdout).expect("JSON on stdout")
-}
-
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("mrcz-clif-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-    fn entries(&self) -> usize {
-        std::fs::read_dir(&self.0).unwrap().count()
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn s(p: &Path) -> &str {

@@ -6,7 +6,7 @@
 #[path = "malformed_support/mod.rs"]
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use mrcz::blosc::Shuffle;
 use mrcz::codec::Codec;
@@ -14,31 +14,8 @@ use mrcz::mrc::{Endian, Mode};
 use mrcz::mrcz::{WriteOptions, Writer, verify_same_pixels};
 use support::*;
 
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("mrcz-durable-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-    fn names(&self) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod tempdir;
+use tempdir::TempDir;
 
 fn opts() -> WriteOptions {
     options(Some(Codec::Zstd), Shuffle::Bit, 1024, Endian::Little)

@@ -180,6 +180,24 @@ fn bench_koma(c: &mut Criterion) {
             window.push_stack(view).unwrap();
             let corr = window.pop().unwrap();
             corr.apply_stack_in_place(&mut buf).unwrap();
+            window.recycle(corr);
+            black_box(&buf);
+        })
+    });
+    // The two halves of a step: the estimate (mean image in, map out) and applying the map.
+    group.bench_function("koma_estimate", |b| {
+        b.iter(|| {
+            window.push_stack(view).unwrap();
+            let corr = window.pop().unwrap();
+            black_box(&corr.map);
+            window.recycle(corr);
+        })
+    });
+    window.push_stack(view).unwrap();
+    let corr = window.pop().unwrap();
+    group.bench_function("koma_apply", |b| {
+        b.iter(|| {
+            corr.apply_stack_in_place(&mut buf).unwrap();
             black_box(&buf);
         })
     });
@@ -191,8 +209,8 @@ fn bench_koma(c: &mut Criterion) {
             black_box(&buf);
         })
     });
-    group.bench_function("sum_stack", |b| {
-        b.iter(|| black_box(FrameSum::from_stack(view).unwrap()))
+    group.bench_function("mean_stack", |b| {
+        b.iter(|| black_box(mrcz::filters::koma::mean_image(view)))
     });
     // Reading the same stack from a file, as `mrcz koma` must for every stack: plain MRC (page
     // cache, no decode) and MRCZ (zstd, byte shuffle), into a reused buffer.

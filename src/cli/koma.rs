@@ -223,6 +223,7 @@ pub fn run(a: KomaArgs) -> CmdResult {
                 "hot": p.hot,
                 "dead": p.dead,
             }));
+            window.recycle(c);
         }
     }
     progress.finish();

@@ -34,7 +34,6 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::stack::{Sample, StackView, checked_len};
-use super::sum::FrameSum;
 use crate::{Error, Result};
 
 /// How the KOMA estimate corrects a stack.
@@ -141,6 +140,9 @@ impl KomaCorrection {
     }
 
     /// Corrects every frame of a stack (`frames * pixels` values) in place.
+    ///
+    /// Works tile by tile across all frames, so each tile of the map is read from memory once per
+    /// stack rather than once per frame.
     pub fn apply_stack_in_place(&self, stack: &mut [f32]) -> Result<()> {
         let n = self.map.len();
         if !stack.len().is_multiple_of(n) {
@@ -149,9 +151,30 @@ impl KomaCorrection {
                 stack.len()
             )));
         }
-        for f in stack.chunks_mut(n) {
-            self.apply_in_place(f)?;
+        let mut frames: Vec<&mut [f32]> = stack.chunks_mut(n).collect();
+        let tiles = n.div_ceil(TILE);
+        // Split every frame into its tiles, then hand tile t of all frames to one task.
+        let mut per_tile: Vec<Vec<&mut [f32]>> = (0..tiles)
+            .map(|_| Vec::with_capacity(frames.len()))
+            .collect();
+        for f in frames.drain(..) {
+            for (t, part) in f.chunks_mut(TILE).enumerate() {
+                per_tile[t].push(part);
+            }
         }
+        let mode = self.mode;
+        per_tile
+            .par_iter_mut()
+            .zip(self.map.par_chunks(TILE))
+            .with_min_len(TASK_TILES)
+            .for_each(|(parts, m)| {
+                for o in parts.iter_mut() {
+                    match mode {
+                        KomaMode::Subtract => o.iter_mut().zip(m).for_each(|(o, m)| *o -= m),
+                        KomaMode::Divide => o.iter_mut().zip(m).for_each(|(o, m)| *o *= m),
+                    }
+                }
+            });
         Ok(())
     }
 }
@@ -164,14 +187,30 @@ pub struct KomaWindow {
     total: usize,
     mode: KomaMode,
     pixels: usize,
-    /// `(j, M_j)` for `j` from the window start of the next stack to emit up to the last pushed.
-    means: VecDeque<(usize, Vec<f32>)>,
+    /// Means from the window start of the next stack to emit up to the last pushed.
+    means: VecDeque<HeldMean>,
     /// Running sum of the held means with index below `sum_end`.
     sum: Vec<f64>,
+    /// Spatial total of `sum` (kept alongside, so `⟨K_s⟩` costs nothing).
+    sum_total: f64,
     sum_end: usize,
     received: usize,
     emitted: usize,
+    /// Image buffers that left the window or came back through [`KomaWindow::recycle`], reused
+    /// for the next mean or map: a fresh 16 MB image costs more in page faults than filling it.
+    spare: Vec<Vec<f32>>,
 }
+
+/// One mean image in the window: its stack index, pixels and spatial total.
+#[derive(Debug, Clone)]
+struct HeldMean {
+    index: usize,
+    image: Vec<f32>,
+    total: f64,
+}
+
+/// Buffers kept in [`KomaWindow`]'s spare pool (one for the next mean, one for the next map).
+const SPARE_MAX: usize = 2;
 
 impl KomaWindow {
     /// A KOMA of radius `a` over a series of `total` stacks with frames of `pixels` values.
@@ -188,9 +227,11 @@ impl KomaWindow {
             pixels,
             means: VecDeque::new(),
             sum: vec![0.0; pixels],
+            sum_total: 0.0,
             sum_end: 0,
             received: 0,
             emitted: 0,
+            spare: Vec::new(),
         })
     }
 
@@ -207,6 +248,16 @@ impl KomaWindow {
         self.means.len()
     }
 
+    fn check_can_push(&self) -> Result<()> {
+        if self.received >= self.total {
+            return Err(Error::InvalidArgument(format!(
+                "KOMA series of {} stacks is already complete",
+                self.total
+            )));
+        }
+        Ok(())
+    }
+
     /// Pushes the per-frame mean image `M_s` of the next stack (`s = received()`).
     pub fn push_mean(&mut self, mean: Vec<f32>) -> Result<()> {
         if mean.len() != self.pixels {
@@ -216,29 +267,62 @@ impl KomaWindow {
                 self.pixels
             )));
         }
-        if self.received >= self.total {
-            return Err(Error::InvalidArgument(format!(
-                "KOMA series of {} stacks is already complete",
-                self.total
-            )));
-        }
-        self.means.push_back((self.received, mean));
-        self.received += 1;
+        self.check_can_push()?;
+        let total = mean
+            .par_chunks(TILE)
+            .map(|c| c.iter().map(|&v| f64::from(v)).sum::<f64>())
+            .sum();
+        self.push_held(mean, total);
         Ok(())
     }
 
-    /// Pushes the mean of a stack given as frames (computes `M_s` first).
+    /// Pushes the mean of a stack given as frames: `M_s` is computed in one pass over the frames,
+    /// into a recycled buffer.
     pub fn push_stack<T: Sample>(&mut self, stack: StackView<'_, T>) -> Result<()> {
-        self.push_mean(mean_image(stack))
+        if stack.frame_len() != self.pixels {
+            return Err(Error::InvalidArgument(format!(
+                "stack frames have {} pixels, expected {}",
+                stack.frame_len(),
+                self.pixels
+            )));
+        }
+        self.check_can_push()?;
+        let mut image = self.take_buffer();
+        let total = mean_into(stack, &mut image);
+        self.push_held(image, total);
+        Ok(())
+    }
+
+    /// Gives a popped correction's buffer back for reuse by later stacks (optional: it only
+    /// saves the allocation and its page faults).
+    pub fn recycle(&mut self, correction: KomaCorrection) {
+        self.give_buffer(correction.map);
+    }
+
+    fn push_held(&mut self, image: Vec<f32>, total: f64) {
+        self.means.push_back(HeldMean {
+            index: self.received,
+            image,
+            total,
+        });
+        self.received += 1;
+    }
+
+    fn take_buffer(&mut self) -> Vec<f32> {
+        match self.spare.pop() {
+            Some(b) => b,
+            None => vec![0.0; self.pixels],
+        }
+    }
+
+    fn give_buffer(&mut self, b: Vec<f32>) {
+        if b.len() == self.pixels && self.spare.len() < SPARE_MAX {
+            self.spare.push(b);
+        }
     }
 
     fn window_start(&self, s: usize) -> usize {
         s.saturating_sub(self.a).min(self.total - 1 - 2 * self.a)
-    }
-
-    fn held_mean(&self, j: usize) -> Option<&Vec<f32>> {
-        let first = self.means.front()?.0;
-        self.means.get(j.checked_sub(first)?).map(|(_, m)| m)
     }
 
     /// The correction of the next stack in order, if its window is complete.
@@ -252,86 +336,135 @@ impl KomaWindow {
         if self.received <= hi {
             return None;
         }
-        // Bring the running sum to [lo, hi]: the leaving means were subtracted when they left
-        // (after the previous emission); add the arriving ones.
-        while self.sum_end <= hi {
-            let j = self.sum_end;
-            let first = self.means.front()?.0;
-            let m = &self.means.get(j.checked_sub(first)?)?.1;
-            self.sum
-                .par_iter_mut()
-                .zip(m.par_iter())
-                .for_each(|(t, &v)| *t += f64::from(v));
-            self.sum_end += 1;
-        }
-        let ms = self.held_mean(s)?;
-        let inv = 1.0 / (2 * self.a) as f64;
-        // Knock out the current stack: K_s = (T − M_s)/2a.
-        let k: Vec<f64> = self
-            .sum
-            .par_iter()
-            .zip(ms.par_iter())
-            .map(|(&t, &m)| (t - f64::from(m)) * inv)
-            .collect();
-        let n = self.pixels as f64;
-        let k_mean = k.par_iter().sum::<f64>() / n;
-        let m_mean = ms.par_iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-        let map: Vec<f32> = match self.mode {
-            KomaMode::Subtract => {
-                let scale = if k_mean.is_finite() && k_mean != 0.0 && m_mean.is_finite() {
-                    m_mean / k_mean
-                } else {
-                    1.0
-                };
-                k.par_iter()
-                    .map(|&v| ((v - k_mean) * scale) as f32)
-                    .collect()
-            }
-            KomaMode::Divide => k
-                .par_iter()
-                .map(|&v| {
-                    let f = k_mean / v;
-                    if v > 0.0 && f.is_finite() {
-                        f as f32
-                    } else {
-                        1.0
-                    }
-                })
-                .collect(),
-        };
-        self.emitted += 1;
-        // Means before the next window start leave the sum and memory now.
-        let next_lo = if self.emitted < self.total {
-            self.window_start(self.emitted)
+        // One pass over the pixels brings the running sum to the window [lo, hi] (adding the
+        // arriving means), computes the map, and removes the means that leave before the next
+        // stack's window (all of them already in the sum, none of them stack s).
+        let next_lo = if s + 1 < self.total {
+            self.window_start(s + 1)
         } else {
             self.total
         };
-        while self.means.front().is_some_and(|(j, _)| *j < next_lo) {
-            if let Some((j, m)) = self.means.pop_front()
-                && j < self.sum_end
-            {
-                self.sum
-                    .par_iter_mut()
-                    .zip(m.par_iter())
-                    .for_each(|(t, &v)| *t -= f64::from(v));
+        let mut map = self.take_buffer();
+        let means = &self.means;
+        let first = means.front()?.index;
+        let held = |j: usize| means.get(j.checked_sub(first)?);
+        let arriving: Vec<&HeldMean> = (self.sum_end..=hi).map(held).collect::<Option<_>>()?;
+        let leaving: Vec<&HeldMean> = (first..next_lo.min(hi + 1))
+            .map(held)
+            .collect::<Option<_>>()?;
+        let ms = held(s)?;
+        let n = self.pixels as f64;
+        let inv = 1.0 / (2 * self.a) as f64;
+        let window_total = self.sum_total + arriving.iter().map(|m| m.total).sum::<f64>();
+        // ⟨K_s⟩ = ⟨(T − M_s)/2a⟩ and ⟨M_s⟩ from the spatial totals.
+        let k_mean = (window_total - ms.total) * inv / n;
+        let m_mean = ms.total / n;
+        let scale = if k_mean.is_finite() && k_mean != 0.0 && m_mean.is_finite() {
+            m_mean / k_mean
+        } else {
+            1.0
+        };
+        let leaving_total: f64 = leaving.iter().map(|m| m.total).sum();
+        let mode = self.mode;
+        let ms = &ms.image;
+        self.sum
+            .par_chunks_mut(TILE)
+            .zip(map.par_chunks_mut(TILE))
+            .enumerate()
+            .with_min_len(TASK_TILES)
+            .for_each(|(ti, (t, out))| {
+                let r = ti * TILE..ti * TILE + t.len();
+                for m in &arriving {
+                    t.iter_mut()
+                        .zip(&m.image[r.clone()])
+                        .for_each(|(t, &v)| *t += f64::from(v));
+                }
+                let m = &ms[r.clone()];
+                match mode {
+                    KomaMode::Subtract => {
+                        for ((o, &t), &m) in out.iter_mut().zip(t.iter()).zip(m) {
+                            let k = (t - f64::from(m)) * inv;
+                            *o = ((k - k_mean) * scale) as f32;
+                        }
+                    }
+                    KomaMode::Divide => {
+                        for ((o, &t), &m) in out.iter_mut().zip(t.iter()).zip(m) {
+                            let k = (t - f64::from(m)) * inv;
+                            let f = k_mean / k;
+                            *o = if k > 0.0 && f.is_finite() {
+                                f as f32
+                            } else {
+                                1.0
+                            };
+                        }
+                    }
+                }
+                for m in &leaving {
+                    t.iter_mut()
+                        .zip(&m.image[r.clone()])
+                        .for_each(|(t, &v)| *t -= f64::from(v));
+                }
+            });
+        self.sum_total = window_total - leaving_total;
+        self.sum_end = hi + 1;
+        self.emitted += 1;
+        while self.means.front().is_some_and(|m| m.index < next_lo) {
+            if let Some(m) = self.means.pop_front() {
+                self.give_buffer(m.image);
             }
         }
         Some(KomaCorrection {
             stack: s,
             window_start: lo,
-            mode: self.mode,
+            mode,
             map,
         })
     }
 }
 
+/// Pixels per tile of the KOMA passes: an `f64` tile of the accumulator stays in L1.
+const TILE: usize = 4096;
+/// Tiles per parallel task.
+const TASK_TILES: usize = 16;
+
 /// Per-frame mean image `M = (1/m) Σ_t I_t` of a stack (one chunked pass over the frames).
 pub fn mean_image<T: Sample>(stack: StackView<'_, T>) -> Vec<f32> {
-    match FrameSum::from_stack(stack) {
-        Ok(sum) => sum.mean_frame(),
-        // Unreachable: a valid view always has a non-empty frame shape.
-        Err(_) => vec![0.0; stack.frame_len()],
-    }
+    let mut out = vec![0.0; stack.frame_len()];
+    mean_into(stack, &mut out);
+    out
+}
+
+/// Writes the per-frame mean image of `stack` into `out` (one `frame_len()` image) and returns
+/// its spatial total. Tile by tile: every frame's tile is summed into an `f64` accumulator in L1,
+/// so the frames are streamed once and no full-size `f64` image is touched.
+fn mean_into<T: Sample>(stack: StackView<'_, T>, out: &mut [f32]) -> f64 {
+    debug_assert_eq!(out.len(), stack.frame_len());
+    let frames: Vec<&[T]> = stack.iter_frames().collect();
+    let inv = 1.0 / frames.len().max(1) as f64;
+    out.par_chunks_mut(TILE * TASK_TILES)
+        .enumerate()
+        .map(|(ci, task)| {
+            let mut acc = vec![0.0f64; TILE];
+            let mut parts: Vec<&[T]> = Vec::with_capacity(frames.len());
+            let mut lanes = [0.0f64; 4];
+            for (ti, o) in task.chunks_mut(TILE).enumerate() {
+                let start = ci * TILE * TASK_TILES + ti * TILE;
+                let acc = &mut acc[..o.len()];
+                acc.fill(0.0);
+                parts.clear();
+                parts.extend(frames.iter().map(|f| &f[start..start + o.len()]));
+                T::accumulate(&parts, acc);
+                for (o4, a4) in o.chunks_mut(4).zip(acc.chunks(4)) {
+                    for ((o, &a), l) in o4.iter_mut().zip(a4).zip(lanes.iter_mut()) {
+                        let v = (a * inv) as f32;
+                        *o = v;
+                        *l += f64::from(v);
+                    }
+                }
+            }
+            lanes.iter().sum::<f64>()
+        })
+        .sum()
 }
 
 /// A corrected stack emitted by [`Koma`].
@@ -401,6 +534,7 @@ impl Koma {
                 frames,
                 data,
             });
+            self.window.recycle(c);
         }
         Ok(out)
     }
@@ -489,6 +623,70 @@ mod tests {
                 let want = (ki - km) * mm / km;
                 assert!((f64::from(got) - want).abs() <= 1e-5 * want.abs().max(1.0));
             }
+        }
+    }
+
+    #[test]
+    fn push_stack_and_recycle_match_direct_rule_in_both_modes() {
+        let (total, a, frames, n) = (6, 1, 3, 4096 * 2 + 77);
+        let stacks: Vec<Vec<f32>> = (0..total)
+            .map(|s| {
+                (0..frames * n)
+                    .map(|i| 1.0 + ((s * 17 + i * 5) % 29) as f32 * 0.25)
+                    .collect()
+            })
+            .collect();
+        let views: Vec<StackView<'_, f32>> = stacks
+            .iter()
+            .map(|d| StackView::new(d, frames, 1, n).unwrap())
+            .collect();
+        let means: Vec<Vec<f64>> = stacks
+            .iter()
+            .map(|d| {
+                (0..n)
+                    .map(|i| {
+                        (0..frames).map(|t| f64::from(d[t * n + i])).sum::<f64>() / frames as f64
+                    })
+                    .collect()
+            })
+            .collect();
+        for (s, v) in views.iter().enumerate() {
+            let m = mean_image(*v);
+            for i in 0..n {
+                assert!((f64::from(m[i]) - means[s][i]).abs() <= 1e-6 * means[s][i]);
+            }
+        }
+        for mode in [KomaMode::Subtract, KomaMode::Divide] {
+            let mut w = KomaWindow::new(total, a, n, mode).unwrap();
+            let mut seen = 0;
+            for v in &views {
+                w.push_stack(*v).unwrap();
+                while let Some(c) = w.pop() {
+                    let win = koma_window(c.stack, total, a).unwrap();
+                    let k: Vec<f64> = (0..n)
+                        .map(|i| win.iter().map(|&j| means[j][i]).sum::<f64>() / (2 * a) as f64)
+                        .collect();
+                    let km = k.iter().sum::<f64>() / n as f64;
+                    let mm = means[c.stack].iter().sum::<f64>() / n as f64;
+                    for (i, &got) in c.map.iter().enumerate() {
+                        let want = match mode {
+                            KomaMode::Subtract => (k[i] - km) * mm / km,
+                            KomaMode::Divide => km / k[i],
+                        };
+                        assert!(
+                            (f64::from(got) - want).abs() <= 1e-5 * want.abs().max(1.0),
+                            "{mode:?} stack {} pixel {i}: {got} vs {want}",
+                            c.stack
+                        );
+                    }
+                    assert_eq!(c.stack, seen);
+                    seen += 1;
+                    // Recycled buffers must not leak into later results.
+                    w.recycle(c);
+                }
+            }
+            assert_eq!(seen, total);
+            assert!(w.push_stack(views[0]).is_err(), "series is complete");
         }
     }
 }

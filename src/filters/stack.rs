@@ -79,6 +79,40 @@ impl Sample for f32 {
         self
     }
     const INTEGRAL: bool = false;
+    fn accumulate(frames: &[&[Self]], out: &mut [f64]) {
+        // Eight pixels at a time summed over all frames in registers: the accumulator is loaded
+        // and stored once per group instead of once per frame. Same order of additions per pixel
+        // as the frame-by-frame loop, so the same result to the bit.
+        const L: usize = 8;
+        let n = out.len();
+        if frames.iter().any(|f| f.len() < n) {
+            // Not reached through this crate (parts are cut to `out.len()`); keep it correct.
+            for f in frames {
+                for (o, &v) in out.iter_mut().zip(f.iter()) {
+                    *o += f64::from(v);
+                }
+            }
+            return;
+        }
+        let whole = n - n % L;
+        for (j, o) in out[..whole].chunks_exact_mut(L).enumerate() {
+            let j = j * L;
+            let mut a = [0.0f64; L];
+            a.copy_from_slice(o);
+            for f in frames {
+                let s = &f[j..j + L];
+                for k in 0..L {
+                    a[k] += f64::from(s[k]);
+                }
+            }
+            o.copy_from_slice(&a);
+        }
+        for f in frames {
+            for (o, &v) in out[whole..].iter_mut().zip(&f[whole..n]) {
+                *o += f64::from(v);
+            }
+        }
+    }
 }
 
 /// Number of elements of an `a × b × c` array, or an error naming `what` on overflow.

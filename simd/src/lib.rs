@@ -57,6 +57,7 @@
 
 mod bytebit;
 mod kernels;
+pub mod moments;
 pub mod scalar;
 mod swar;
 

@@ -284,3 +284,77 @@ fn failed_check_keeps_the_old_destination() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn stored_frames_decode_inside_writer_jobs() {
+    // Re-encode a big-endian, multi-frame MRCZ file by handing its undecoded chunks to the
+    // writer's jobs (the `mrcz decompress` pipeline): same pixels, same statistics, any order of
+    // completion.
+    let (nx, ny, nz) = (64, 48, 7);
+    // Small counts, so that every chunk is really compressed (not stored as a memcpy).
+    let mut rng = Rng::new(11);
+    let data: Vec<u8> = (0..nx * ny * nz)
+        .flat_map(|_| ((rng.next_u64() % 7) as i16 - 3).to_ne_bytes())
+        .collect();
+    let opts = WriteOptions {
+        endian: Endian::Big,
+        in_flight: 3,
+        ..WriteOptions::default()
+    };
+    let src = write(Mode::Int16, nx, ny, &data, &opts);
+    let mut r = Reader::new(Cursor::new(src.clone())).unwrap();
+    let plain = WriteOptions {
+        compression: None,
+        in_flight: 2,
+        ..WriteOptions::default()
+    };
+    let mut w = Writer::new(Cursor::new(Vec::new()), nx, ny, Mode::Int16, &plain).unwrap();
+    for i in 0..nz {
+        let stored = r.read_stored(i, Vec::new()).unwrap();
+        assert_eq!(stored.index(), i);
+        assert_eq!(
+            ChunkHeader::parse(stored.bytes()).unwrap().nbytes,
+            nx * ny * 2
+        );
+        w.write_frame_with(move |out| stored.decode_into(out))
+            .unwrap();
+    }
+    let (cur, summary) = w.finish().unwrap();
+    let mut back = Reader::new(Cursor::new(cur.into_inner())).unwrap();
+    assert_eq!(
+        back.read_all::<i16>().unwrap(),
+        bytemuck::cast_slice::<u8, i16>(&data)
+    );
+    let mut direct = Stats::default();
+    for f in data.chunks_exact(nx * ny * 2) {
+        direct.merge(&Stats::of_frame(Mode::Int16, f));
+    }
+    assert_eq!(summary.stats.mean, direct.mean);
+
+    // A damaged chunk fails its frame (named) and the writer, wherever the error surfaces.
+    let mut bad = src;
+    let (off, len) = r.frame_extent(4).unwrap();
+    assert!(len > 20);
+    // The first block's start offset (after the 16-byte chunk header) now points past the end.
+    let at = off as usize + 16;
+    bad[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    let mut r = Reader::new(Cursor::new(bad)).unwrap();
+    let mut w = Writer::new(Cursor::new(Vec::new()), nx, ny, Mode::Int16, &plain).unwrap();
+    let mut err = None;
+    for i in 0..nz {
+        let stored = r.read_stored(i, Vec::new()).unwrap();
+        if let Err(e) = w.write_frame_with(move |out| stored.decode_into(out)) {
+            err = Some(e);
+            break;
+        }
+    }
+    let err = match err {
+        Some(e) => e,
+        None => match w.finish() {
+            Ok(_) => panic!("a damaged chunk was accepted"),
+            Err(e) => e,
+        },
+    };
+    assert!(matches!(err, mrcz::Error::Chunk { frame: 4, .. }), "{err}");
+    assert!(r.read_stored(nz, Vec::new()).is_err());
+}

@@ -1,6 +1,7 @@
 //! `mrcz compress` and `mrcz decompress`: file-to-file conversion, streamed frame by frame.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
@@ -182,22 +183,46 @@ impl Job<'_> {
         let frames = reader.frames();
         let mut progress = Progress::new(verb, frames as u64, self.out.quiet || self.out.json);
         let mut packed = Vec::new();
+        // Stored-chunk buffers come back from the decode jobs for reuse.
+        let spare: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
         for i in 0..frames {
-            let mut buf = writer.frame_buffer();
             if unpack {
                 packed.resize(reader.frame_len(), 0);
                 reader
                     .read_frame(i, &mut packed)
                     .map_err(|e| Failure::at(self.input, e))?;
-                buf = unpack_uint4(nx, &packed);
+                writer
+                    .write_frame_vec(unpack_uint4(nx, &packed))
+                    .map_err(|e| Failure::at(self.output, e))?;
+            } else if reader.codec().is_some() {
+                // Compressed input: this thread only reads the chunk; decoding runs on the pool,
+                // overlapping with the writing of earlier frames.
+                let buf = spare
+                    .lock()
+                    .ok()
+                    .and_then(|mut s| s.pop())
+                    .unwrap_or_default();
+                let stored = reader
+                    .read_stored(i, buf)
+                    .map_err(|e| Failure::at(self.input, e))?;
+                let spare = Arc::clone(&spare);
+                let result = writer.write_frame_with(move |out| {
+                    let r = stored.decode_into(out);
+                    if let Ok(mut s) = spare.lock() {
+                        s.push(stored.into_bytes());
+                    }
+                    r
+                });
+                result.map_err(|e| self.blame(e))?;
             } else {
+                let mut buf = writer.frame_buffer();
                 reader
                     .read_frame(i, &mut buf)
                     .map_err(|e| Failure::at(self.input, e))?;
+                writer
+                    .write_frame_vec(buf)
+                    .map_err(|e| Failure::at(self.output, e))?;
             }
-            writer
-                .write_frame_vec(buf)
-                .map_err(|e| Failure::at(self.output, e))?;
             progress.inc(1);
         }
         let summary = if self.out.verify {
@@ -205,10 +230,20 @@ impl Job<'_> {
         } else {
             writer.finish()
         }
-        .map_err(|e| Failure::at(self.output, e))?;
+        .map_err(|e| self.blame(e))?;
         progress.finish();
         self.report(&summary, start.elapsed().as_secs_f64());
         Ok(())
+    }
+
+    /// The file an error from the writer is about: a damaged chunk is the input's (chunks are
+    /// decoded inside the writer's jobs, and any frame's write or the final flush may report it);
+    /// anything else happened while writing the output.
+    fn blame(&self, e: mrcz::Error) -> Failure {
+        match e {
+            mrcz::Error::Chunk { .. } => Failure::at(self.input, e),
+            e => Failure::at(self.output, e),
+        }
     }
 
     fn report(&self, s: &Summary, secs: f64) {

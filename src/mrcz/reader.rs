@@ -72,6 +72,60 @@ pub struct Reader<R> {
     scratch: Vec<u8>,
 }
 
+/// One frame's bytes as stored in the file, read by [`Reader::read_stored`] and not yet decoded.
+#[derive(Debug, Clone)]
+pub struct StoredFrame {
+    index: usize,
+    bytes: Vec<u8>,
+    frame_len: usize,
+    compressed: bool,
+    limits: blosc::Limits,
+    swap: Option<usize>,
+}
+
+impl StoredFrame {
+    /// Index of the frame in its file.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The stored bytes (a Blosc chunk for MRCZ).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Decodes the frame into `dst` (exactly the reader's `frame_len` bytes) in the machine's
+    /// byte order, with the same checks and errors as [`Reader::read_frame`].
+    pub fn decode_into(&self, dst: &mut [u8]) -> Result<()> {
+        if dst.len() != self.frame_len {
+            return Err(Error::InvalidArgument(format!(
+                "buffer of {} bytes for a frame of {} bytes",
+                dst.len(),
+                self.frame_len
+            )));
+        }
+        if self.compressed {
+            blosc::decompress_into(&self.bytes, dst, &self.limits).map_err(|source| {
+                Error::Chunk {
+                    frame: self.index as u64,
+                    source,
+                }
+            })?;
+        } else {
+            dst.copy_from_slice(&self.bytes);
+        }
+        if let Some(unit) = self.swap {
+            swap_bytes(dst, unit);
+        }
+        Ok(())
+    }
+
+    /// Gives back the byte buffer for reuse.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
 impl Reader<BufReader<File>> {
     /// Opens a file with default [`ReadOptions`].
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
@@ -369,6 +423,30 @@ impl<R: Read + Seek> Reader<R> {
             swap_bytes(dst, self.header.mode.swap_unit());
         }
         Ok(())
+    }
+
+    /// Reads frame `i`'s stored bytes (a Blosc chunk, or the raw section of a plain file) into
+    /// `buf` without decoding them. The returned [`StoredFrame`] owns its bytes and is `Send`, so
+    /// the decoding can run on another thread (as `mrcz decompress` does, overlapping it with the
+    /// writing of earlier frames); pass a spare buffer to reuse its allocation.
+    pub fn read_stored(&mut self, i: usize, mut buf: Vec<u8>) -> Result<StoredFrame> {
+        let (offset, len) = self.frame_extent(i).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "frame {i} requested from a file of {} frames",
+                self.frames()
+            ))
+        })?;
+        buf.resize(len, 0);
+        self.src.seek(SeekFrom::Start(offset))?;
+        self.src.read_exact(&mut buf)?;
+        Ok(StoredFrame {
+            index: i,
+            bytes: buf,
+            frame_len: self.frame_len,
+            compressed: matches!(self.layout, Layout::Chunks(_)),
+            limits: self.options.blosc.clone(),
+            swap: (self.header.endian != Endian::native()).then(|| self.header.mode.swap_unit()),
+        })
     }
 
     /// Decodes every frame into one typed vector (frames back to back).

@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::mrc::{Endian, Header, MRCZ_FORMAT_LABEL, Metadata, Mode, NVERSION_MRCZ, WRITER_LABEL};
 use crate::mrcz::pixel::{Pixel, swap_bytes};
 use crate::mrcz::stats::Stats;
+use crate::mrcz::writebehind::WriteBehind;
 
 /// How frames are compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,7 +128,7 @@ pub struct Writer<W: Write + Seek> {
     voxel_z: f32,
     swap: Option<usize>,
     in_flight: usize,
-    pending: VecDeque<(u64, Receiver<Result<Done, blosc::Error>>)>,
+    pending: VecDeque<(u64, Receiver<Result<Done>>)>,
     spare_in: Vec<Vec<u8>>,
     spare_out: Vec<Vec<u8>>,
     submitted: u64,
@@ -278,6 +279,29 @@ impl<W: Write + Seek> Writer<W> {
                 self.header.mode.name()
             )));
         }
+        self.submit(frame, |_| Ok(()))
+    }
+
+    /// Submits the next frame as a job that first fills the frame's buffer (exactly
+    /// [`frame_len`](Self::frame_len) bytes, its old contents unspecified) and is then measured
+    /// and compressed like [`write_frame_vec`](Self::write_frame_vec). The fill runs on the thread
+    /// pool, so producing frames (e.g. decoding a [`StoredFrame`](crate::mrcz::StoredFrame))
+    /// overlaps with writing earlier ones; an error from it fails this frame and the writer.
+    pub fn write_frame_with<F>(&mut self, fill: F) -> Result<()>
+    where
+        F: FnOnce(&mut [u8]) -> Result<()> + Send + 'static,
+    {
+        if self.failed {
+            return Err(Error::InvalidArgument("writer already failed".into()));
+        }
+        let buf = self.frame_buffer();
+        self.submit(buf, fill)
+    }
+
+    fn submit<F>(&mut self, mut frame: Vec<u8>, fill: F) -> Result<()>
+    where
+        F: FnOnce(&mut [u8]) -> Result<()> + Send + 'static,
+    {
         if self.submitted >= i32::MAX as u64 {
             return Err(Error::LimitsExceeded(
                 "MRC files hold at most 2^31 - 1 frames".into(),
@@ -287,9 +311,18 @@ impl<W: Write + Seek> Writer<W> {
         let mode = self.header.mode;
         let params = self.params;
         let swap = self.swap;
+        let index = self.submitted;
         let output = self.spare_out.pop().unwrap_or_default();
         rayon::spawn(move || {
-            let _ = tx.send(encode_frame(frame, output, mode, swap, params.as_ref()));
+            let done = fill(&mut frame).and_then(|()| {
+                encode_frame(frame, output, mode, swap, params.as_ref()).map_err(|source| {
+                    Error::Chunk {
+                        frame: index,
+                        source,
+                    }
+                })
+            });
+            let _ = tx.send(done);
         });
         self.pending.push_back((self.submitted, rx));
         self.submitted += 1;
@@ -299,15 +332,14 @@ impl<W: Write + Seek> Writer<W> {
         Ok(())
     }
 
-    /// Waits for the oldest frame in flight and writes it.
     fn write_next(&mut self) -> Result<()> {
-        let Some((frame, rx)) = self.pending.pop_front() else {
+        let Some((_, rx)) = self.pending.pop_front() else {
             return Ok(());
         };
         let done = rx
             .recv()
             .map_err(|_| Error::InvalidArgument("compression job vanished".into()))
-            .and_then(|r| r.map_err(|source| Error::Chunk { frame, source }));
+            .and_then(|r| r);
         let done = match done {
             Ok(d) => d,
             Err(e) => {
@@ -460,12 +492,12 @@ fn truncate_utf8(s: &str, max: usize) -> &str {
 /// succeeds: frames go to a temporary file beside it, which is fsynced and renamed. If the writer
 /// is dropped unfinished or fails, the temporary file is removed and nothing is left at the path.
 pub struct FileWriter {
-    inner: Option<Writer<BufWriter<File>>>,
+    inner: Option<Writer<BufWriter<WriteBehind>>>,
     tmp: PathBuf,
     dest: PathBuf,
 }
 
-impl Writer<BufWriter<File>> {
+impl Writer<BufWriter<WriteBehind>> {
     /// Starts writing `path` atomically (see [`FileWriter`]).
     pub fn create(
         path: impl AsRef<Path>,
@@ -486,7 +518,7 @@ impl Writer<BufWriter<File>> {
             dest,
         };
         fw.inner = Some(Writer::new(
-            BufWriter::with_capacity(1 << 20, file),
+            BufWriter::with_capacity(1 << 20, WriteBehind::new(file)),
             nx,
             ny,
             mode,
@@ -542,6 +574,7 @@ impl FileWriter {
         let w = self.inner.take().expect("FileWriter used after finish");
         let (buf, summary) = w.finish()?;
         let file = buf.into_inner().map_err(|e| Error::Io(e.into_error()))?;
+        let file = file.into_file()?;
         file.sync_all()?;
         check(&self.tmp)?;
         commit_file(&file, &self.tmp, &self.dest)?;
@@ -550,7 +583,7 @@ impl FileWriter {
 }
 
 impl Deref for FileWriter {
-    type Target = Writer<BufWriter<File>>;
+    type Target = Writer<BufWriter<WriteBehind>>;
     fn deref(&self) -> &Self::Target {
         self.inner.as_ref().expect("FileWriter used after finish")
     }

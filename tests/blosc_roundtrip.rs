@@ -373,3 +373,28 @@ fn compress_into_reuses_the_buffer() {
     let mut short = vec![0u8; src.len() - 1];
     assert!(blosc::decompress_into(&buf, &mut short, &Limits::default()).is_err());
 }
+
+#[test]
+fn serial_and_parallel_writers_give_the_same_bytes() {
+    // Many blocks, above the parallel threshold, incompressible and compressible data, and a
+    // case that falls back to a memcpyed chunk.
+    for (kind, len) in [(1u8, 1 << 20), (0, 1 << 20), (3, (1 << 20) + 7)] {
+        let src = data(kind, len, 99);
+        for codec in CODECS {
+            for shuffle in SHUFFLES {
+                let p = Params {
+                    codec,
+                    level: 1,
+                    shuffle,
+                    typesize: 4,
+                    block_size: Some(64 << 10),
+                };
+                let par = blosc::compress(&src, &p).unwrap();
+                let mut ser = Vec::new();
+                blosc::compress_into_serial(&src, &p, &mut ser).unwrap();
+                assert!(par == ser, "{codec:?} {shuffle:?} kind {kind} len {len}");
+                assert_eq!(blosc::decompress(&ser, &Limits::default()).unwrap(), src);
+            }
+        }
+    }
+}

@@ -45,7 +45,25 @@ pub fn compress(src: &[u8], params: &Params) -> Result<Vec<u8>, Error> {
 }
 
 /// Compresses `src` into `dst` (cleared first; its capacity is reused) as a version-2 chunk.
+/// Large inputs are encoded block-parallel on rayon's pool.
 pub fn compress_into(src: &[u8], params: &Params, dst: &mut Vec<u8>) -> Result<(), Error> {
+    compress_chunk(src, params, dst, true)
+}
+
+/// Like [`compress_into`], but encodes every block on the calling thread, straight into `dst`.
+/// Use it when the caller already runs one chunk per thread (as the MRCZ writer does with its
+/// frames): the output is the same, and the parallel path's per-block buffers and their copy
+/// into the chunk are saved.
+pub fn compress_into_serial(src: &[u8], params: &Params, dst: &mut Vec<u8>) -> Result<(), Error> {
+    compress_chunk(src, params, dst, false)
+}
+
+fn compress_chunk(
+    src: &[u8],
+    params: &Params,
+    dst: &mut Vec<u8>,
+    parallel: bool,
+) -> Result<(), Error> {
     let plan = plan(src.len(), params)?;
     let nbytes = src.len();
     let mut flags = plan.codec.compformat() << 5;
@@ -67,7 +85,7 @@ pub fn compress_into(src: &[u8], params: &Params, dst: &mut Vec<u8>) -> Result<(
     let max_cbytes = nbytes + MAX_OVERHEAD;
     let compressed = plan.level > 0 && nbytes >= MIN_BUFFERSIZE && {
         let nblocks = nbytes.div_ceil(plan.blocksize);
-        if nblocks > 1 && nbytes >= PARALLEL_MIN_BYTES {
+        if parallel && nblocks > 1 && nbytes >= PARALLEL_MIN_BYTES {
             encode_parallel(src, &plan, dst, max_cbytes)?
         } else {
             with_scratch(|s| encode_serial(src, &plan, dst, max_cbytes, s))?

@@ -312,15 +312,19 @@ impl<W: Write + Seek> Writer<W> {
         let params = self.params;
         let swap = self.swap;
         let index = self.submitted;
+        // With a frame in flight per thread the frames alone keep the pool busy: each frame is
+        // then encoded on its own thread, straight into its chunk. A narrower window (e.g.
+        // `--in-flight 1` to save memory) splits each frame's blocks across the pool instead.
+        let parallel_blocks = self.in_flight < rayon::current_num_threads();
         let output = self.spare_out.pop().unwrap_or_default();
         rayon::spawn(move || {
             let done = fill(&mut frame).and_then(|()| {
-                encode_frame(frame, output, mode, swap, params.as_ref()).map_err(|source| {
-                    Error::Chunk {
+                encode_frame(frame, output, mode, swap, params.as_ref(), parallel_blocks).map_err(
+                    |source| Error::Chunk {
                         frame: index,
                         source,
-                    }
-                })
+                    },
+                )
             });
             let _ = tx.send(done);
         });
@@ -412,13 +416,16 @@ fn encode_frame(
     mode: Mode,
     swap: Option<usize>,
     params: Option<&blosc::Params>,
+    parallel_blocks: bool,
 ) -> Result<Done, blosc::Error> {
     let stats = Stats::of_frame(mode, &input);
     if let Some(unit) = swap {
         swap_bytes(&mut input, unit);
     }
-    if let Some(p) = params {
-        blosc::compress_into(&input, p, &mut output)?;
+    match params {
+        Some(p) if parallel_blocks => blosc::compress_into(&input, p, &mut output)?,
+        Some(p) => blosc::compress_into_serial(&input, p, &mut output)?,
+        None => {}
     }
     Ok(Done {
         input,

@@ -6,9 +6,13 @@
 //! the CPUs sit idle. [`WriteBehind`] instead asks for a data sync on a second handle, on a
 //! helper thread, each time [`KICK_BYTES`] more have been written: the disk works while frames
 //! are still being compressed, and the final fsync only waits for the tail.
+//!
+//! On Unix a [`PositionalSink`] of the same file lets other threads write whole frames at their
+//! final offsets (`pwrite`) in parallel, for outputs whose layout is known in advance (plain MRC).
 
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 /// Bytes written between background syncs.
@@ -20,72 +24,132 @@ pub const KICK_BYTES: u64 = 32 << 20;
 /// [`WriteBehind::into_file`], returns them.
 #[derive(Debug)]
 pub struct WriteBehind {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
     file: File,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
     unsynced: u64,
     flusher: Option<JoinHandle<io::Result<()>>>,
+}
+
+/// A handle that writes at explicit offsets of a [`WriteBehind`]'s file from any thread (the
+/// file's cursor is not moved), counting towards its background syncs.
+#[derive(Debug, Clone)]
+pub struct PositionalSink {
+    shared: Arc<Shared>,
 }
 
 impl WriteBehind {
     /// Wraps `file`.
     pub fn new(file: File) -> Self {
         WriteBehind {
-            file,
-            unsynced: 0,
-            flusher: None,
+            shared: Arc::new(Shared {
+                file,
+                state: Mutex::new(State::default()),
+            }),
         }
+    }
+
+    /// A handle for positional writes to the same file (Unix only).
+    pub fn positional(&self) -> Option<PositionalSink> {
+        cfg!(unix).then(|| PositionalSink {
+            shared: Arc::clone(&self.shared),
+        })
     }
 
     /// Waits for the background sync, if any, and returns the file (not yet fully synced: the
-    /// caller still fsyncs it, which then only has the tail to write).
-    pub fn into_file(mut self) -> io::Result<File> {
-        self.reap(true)?;
-        Ok(self.file)
+    /// caller still fsyncs it, which then only has the tail to write). Fails if a
+    /// [`PositionalSink`] of it is still alive.
+    pub fn into_file(self) -> io::Result<File> {
+        self.shared.reap(true)?;
+        let shared = Arc::try_unwrap(self.shared)
+            .map_err(|_| io::Error::other("a positional writer of this file is still in use"))?;
+        Ok(shared.file)
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> io::Result<std::sync::MutexGuard<'_, State>> {
+        self.state
+            .lock()
+            .map_err(|_| io::Error::other("write-behind state poisoned"))
     }
 
     /// Collects a finished (or, with `wait`, any) background sync; true if none is running now.
-    fn reap(&mut self, wait: bool) -> io::Result<bool> {
-        match self.flusher.take() {
-            Some(h) if wait || h.is_finished() => match h.join() {
-                Ok(r) => r.map(|()| true),
-                Err(_) => Err(io::Error::other("background sync thread panicked")),
-            },
-            Some(h) => {
-                self.flusher = Some(h);
-                Ok(false)
-            }
-            None => Ok(true),
+    fn reap(&self, wait: bool) -> io::Result<bool> {
+        let mut st = self.lock()?;
+        let Some(h) = st.flusher.take() else {
+            return Ok(true);
+        };
+        if !wait && !h.is_finished() {
+            st.flusher = Some(h);
+            return Ok(false);
+        }
+        drop(st);
+        match h.join() {
+            Ok(r) => r.map(|()| true),
+            Err(_) => Err(io::Error::other("background sync thread panicked")),
         }
     }
 
-    fn kick(&mut self) -> io::Result<()> {
-        // One sync at a time: while it runs, the next one simply starts later.
-        if self.reap(false)? {
+    /// Counts `n` written bytes and starts a background sync when due and none is running.
+    fn note(&self, n: u64) -> io::Result<()> {
+        let due = {
+            let mut st = self.lock()?;
+            st.unsynced += n;
+            st.unsynced >= KICK_BYTES
+        };
+        if due && self.reap(false)? {
             let f = self.file.try_clone()?;
-            self.flusher = Some(std::thread::spawn(move || f.sync_data()));
-            self.unsynced = 0;
+            let mut st = self.lock()?;
+            if st.flusher.is_none() {
+                st.flusher = Some(std::thread::spawn(move || f.sync_data()));
+                st.unsynced = 0;
+            }
         }
         Ok(())
     }
 }
 
+impl PositionalSink {
+    /// Writes all of `buf` at byte `offset` of the file.
+    pub fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileExt;
+            self.shared.file.write_all_at(buf, offset)?;
+            self.shared.note(buf.len() as u64)
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = (buf, offset);
+            Err(io::Error::other("positional writes need Unix"))
+        }
+    }
+}
+
 impl Write for WriteBehind {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
-        self.unsynced += n as u64;
-        if self.unsynced >= KICK_BYTES {
-            self.kick()?;
-        }
+        let n = (&self.shared.file).write(buf)?;
+        self.shared.note(n as u64)?;
         Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
+        (&self.shared.file).flush()
     }
 }
 
 impl Seek for WriteBehind {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        self.file.seek(pos)
+        (&self.shared.file).seek(pos)
     }
 }
 
@@ -95,7 +159,7 @@ mod tests {
     use std::io::Read;
 
     #[test]
-    fn writes_seeks_and_syncs_in_the_background() {
+    fn writes_seeks_positional_writes_and_background_syncs() {
         let path = std::env::temp_dir().join(format!("mrcz-wb-{}", std::process::id()));
         let file = File::options()
             .read(true)
@@ -106,22 +170,49 @@ mod tests {
             .unwrap();
         let mut w = WriteBehind::new(file);
         let block: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
-        for _ in 0..(KICK_BYTES >> 20) * 3 + 1 {
+        let blocks = (KICK_BYTES >> 20) * 3 + 1;
+        for _ in 0..blocks {
             w.write_all(&block).unwrap();
         }
-        assert!(w.flusher.is_some() || w.unsynced < KICK_BYTES);
         w.seek(SeekFrom::Start(0)).unwrap();
         w.write_all(b"head").unwrap();
+        let end = blocks * (1 << 20);
+        if let Some(p) = w.positional() {
+            // Two threads append past the end at fixed offsets, the cursor stays put.
+            std::thread::scope(|s| {
+                for k in 0..2u64 {
+                    let p = p.clone();
+                    let block = &block;
+                    s.spawn(move || p.write_all_at(block, end + k * (1 << 20)).unwrap());
+                }
+            });
+            assert!(w.positional().is_some());
+            drop(p);
+            w.write_all(b"tail").unwrap();
+        }
         let mut f = w.into_file().unwrap();
         f.seek(SeekFrom::Start(0)).unwrap();
         let mut got = Vec::new();
         f.read_to_end(&mut got).unwrap();
-        assert_eq!(
-            got.len() as u64,
-            (KICK_BYTES >> 20) * 3 * (1 << 20) + (1 << 20)
-        );
         assert_eq!(&got[..4], b"head");
-        assert_eq!(&got[4..1 << 20], &block[4..]);
+        assert_eq!(&got[8..1 << 20], &block[8..]);
+        if cfg!(unix) {
+            assert_eq!(&got[4..8], b"tail");
+            assert_eq!(got.len() as u64, end + 2 * (1 << 20));
+            assert_eq!(&got[end as usize..end as usize + (1 << 20)], &block[..]);
+            assert_eq!(&got[end as usize + (1 << 20)..], &block[..]);
+        }
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn into_file_refuses_while_a_positional_handle_lives() {
+        let path = std::env::temp_dir().join(format!("mrcz-wb2-{}", std::process::id()));
+        let w = WriteBehind::new(File::create(&path).unwrap());
+        if let Some(p) = w.positional() {
+            assert!(w.into_file().is_err());
+            drop(p);
+        }
         std::fs::remove_file(&path).unwrap();
     }
 }

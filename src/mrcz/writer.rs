@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::mrc::{Endian, Header, MRCZ_FORMAT_LABEL, Metadata, Mode, NVERSION_MRCZ, WRITER_LABEL};
 use crate::mrcz::pixel::{Pixel, swap_bytes};
 use crate::mrcz::stats::Stats;
-use crate::mrcz::writebehind::WriteBehind;
+use crate::mrcz::writebehind::{PositionalSink, WriteBehind};
 
 /// How frames are compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +114,8 @@ struct Done {
     input: Vec<u8>,
     output: Vec<u8>,
     stats: Stats,
+    /// The job already wrote the frame at its offset (plain output through a [`PositionalSink`]).
+    written: bool,
 }
 
 /// Streaming writer of one MRC/MRCZ file into any `Write + Seek` sink.
@@ -136,6 +138,8 @@ pub struct Writer<W: Write + Seek> {
     packed: u64,
     stats: Stats,
     failed: bool,
+    /// Plain output only: jobs write their frames at their offsets themselves, in parallel.
+    positional: Option<PositionalSink>,
 }
 
 impl<W: Write + Seek> Writer<W> {
@@ -207,6 +211,7 @@ impl<W: Write + Seek> Writer<W> {
             packed: 0,
             stats: Stats::default(),
             failed: false,
+            positional: None,
         })
     }
 
@@ -317,8 +322,13 @@ impl<W: Write + Seek> Writer<W> {
         // `--in-flight 1` to save memory) splits each frame's blocks across the pool instead.
         let parallel_blocks = self.in_flight < rayon::current_num_threads();
         let output = self.spare_out.pop().unwrap_or_default();
+        // A plain frame's place in the file is known now, so its job can write it there.
+        let positional = match (&self.positional, &self.params) {
+            (Some(p), None) => Some((p.clone(), self.data_offset + index * self.frame_len as u64)),
+            _ => None,
+        };
         rayon::spawn(move || {
-            let done = fill(&mut frame).and_then(|()| {
+            let mut done = fill(&mut frame).and_then(|()| {
                 encode_frame(frame, output, mode, swap, params.as_ref(), parallel_blocks).map_err(
                     |source| Error::Chunk {
                         frame: index,
@@ -326,6 +336,14 @@ impl<W: Write + Seek> Writer<W> {
                     },
                 )
             });
+            if let (Ok(d), Some((sink, offset))) = (&mut done, &positional) {
+                match sink.write_all_at(&d.input, *offset) {
+                    Ok(()) => d.written = true,
+                    Err(e) => done = Err(e.into()),
+                }
+            }
+            // Release the file handle before the result can let the writer finish.
+            drop(positional);
             let _ = tx.send(done);
         });
         self.pending.push_back((self.submitted, rx));
@@ -356,7 +374,9 @@ impl<W: Write + Seek> Writer<W> {
         } else {
             &done.input
         };
-        if let Err(e) = self.dst.write_all(bytes) {
+        if !done.written
+            && let Err(e) = self.dst.write_all(bytes)
+        {
             self.failed = true;
             return Err(e.into());
         }
@@ -431,6 +451,7 @@ fn encode_frame(
         input,
         output,
         stats,
+        written: false,
     })
 }
 
@@ -524,13 +545,20 @@ impl Writer<BufWriter<WriteBehind>> {
             tmp,
             dest,
         };
-        fw.inner = Some(Writer::new(
-            BufWriter::with_capacity(1 << 20, WriteBehind::new(file)),
+        let file = WriteBehind::new(file);
+        let positional = file.positional();
+        let mut w = Writer::new(
+            BufWriter::with_capacity(1 << 20, file),
             nx,
             ny,
             mode,
             options,
-        )?);
+        )?;
+        // Plain output has a fixed layout: frames go straight to their offsets from the pool.
+        if options.compression.is_none() {
+            w.positional = positional;
+        }
+        fw.inner = Some(w);
         Ok(fw)
     }
 }

@@ -1,6 +1,7 @@
 //! Development timer: best-of-N time per kernel on 1 MiB, as a ratio to `copy_from_slice`.
 //! Best-of-N is robust when other processes share the machine. `cargo run --release --example
-//! quickbench -p mrcz-simd [filter]`.
+//! quickbench -p mrcz-simd [filter]`; the filter `isa` times every instruction-set path of the
+//! bitshuffle kernels, forced.
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -47,6 +48,23 @@ fn main() {
                 SIZE as f64 / t / 1e9,
                 100.0 * mc / t
             );
+        }
+    }
+    if "isa".contains(&filter) {
+        for path in mrcz_simd::dev::paths() {
+            for ts in [1usize, 2, 4, 8] {
+                let f = best(|| {
+                    mrcz_simd::dev::bitshuffle_on(path, false, ts, black_box(&src), &mut dst)
+                });
+                let i = best(|| {
+                    mrcz_simd::dev::bitshuffle_on(path, true, ts, black_box(&src), &mut dst)
+                });
+                println!(
+                    "{path:8} ts{ts}: bitshuffle {:4.0}%  bitunshuffle {:4.0}% of memcpy",
+                    100.0 * mc / f,
+                    100.0 * mc / i
+                );
+            }
         }
     }
 }

@@ -679,7 +679,6 @@ pub(crate) enum Isa {
 
 /// The levels this CPU supports, best first; empty when only fearless_simd's scalar fallback
 /// would be available (the caller then uses the `swar` engine).
-#[cfg(test)]
 pub(crate) fn available() -> Vec<Isa> {
     let level = Level::new();
     let mut out = Vec::new();

@@ -403,44 +403,6 @@ mod tests {
         }
     }
 
-    /// Timing of each path on 1 MiB as % of `copy_from_slice` (best of 200):
-    /// `cargo test --release -p mrcz-simd -- --ignored --nocapture isa_timing`.
-    #[test]
-    #[ignore]
-    fn isa_timing() {
-        use std::hint::black_box;
-        use std::time::Instant;
-        fn best(mut f: impl FnMut()) -> f64 {
-            (0..200)
-                .map(|_| {
-                    let t = Instant::now();
-                    f();
-                    t.elapsed().as_secs_f64()
-                })
-                .fold(f64::MAX, f64::min)
-        }
-        const SIZE: usize = 1 << 20;
-        let src: Vec<u8> = (0..SIZE as u32)
-            .map(|i| (i.wrapping_mul(2_654_435_761) >> 27) as u8 ^ (i >> 9) as u8)
-            .collect();
-        let mut dst = vec![0u8; SIZE];
-        let mc = best(|| dst.copy_from_slice(black_box(&src)));
-        let mut paths: Vec<Option<Isa>> = bytebit::available().into_iter().map(Some).collect();
-        paths.push(None);
-        for isa in paths {
-            for ts in [1usize, 2, 4, 8] {
-                let f = best(|| bitshuffle(isa, ts, black_box(&src), &mut dst));
-                let i = best(|| bitunshuffle(isa, ts, black_box(&src), &mut dst));
-                println!(
-                    "{:8} ts{ts}: bitshuffle {:4.0}%  bitunshuffle {:4.0}%",
-                    format!("{isa:?}"),
-                    100.0 * mc / f,
-                    100.0 * mc / i
-                );
-            }
-        }
-    }
-
     /// The one-pass plans for typesizes 2, 4, 8 are not used by the dispatcher (they spill) but
     /// must stay correct.
     #[test]

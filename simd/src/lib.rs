@@ -124,3 +124,39 @@ pub fn bitunshuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
     check(typesize, src, dst);
     kernels::bitunshuffle(bytebit::best(), typesize, src, dst);
 }
+
+/// Development hooks for the timing examples: each instruction-set path of the bitshuffle kernels
+/// forced, whatever the dispatcher would pick. Not a stable API.
+#[doc(hidden)]
+pub mod dev {
+    use crate::bytebit::{self, Isa};
+
+    /// Names of the paths this CPU can run, best first, ending with `"swar"` (no vectors).
+    pub fn paths() -> Vec<&'static str> {
+        let mut v: Vec<&'static str> = bytebit::available().into_iter().map(name).collect();
+        v.push("swar");
+        v
+    }
+
+    fn name(isa: Isa) -> &'static str {
+        match isa {
+            Isa::V128 => "v128",
+            Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
+        }
+    }
+
+    fn isa(path: &str) -> Option<Isa> {
+        bytebit::available().into_iter().find(|&i| name(i) == path)
+    }
+
+    /// Bitshuffle (`inverse`: bitunshuffle) on the named path.
+    pub fn bitshuffle_on(path: &str, inverse: bool, typesize: usize, src: &[u8], dst: &mut [u8]) {
+        crate::check(typesize, src, dst);
+        if inverse {
+            crate::kernels::bitunshuffle(isa(path), typesize, src, dst)
+        } else {
+            crate::kernels::bitshuffle(isa(path), typesize, src, dst)
+        }
+    }
+}

@@ -358,3 +358,54 @@ fn stored_frames_decode_inside_writer_jobs() {
     assert!(matches!(err, mrcz::Error::Chunk { frame: 4, .. }), "{err}");
     assert!(r.read_stored(nz, Vec::new()).is_err());
 }
+
+#[test]
+fn eight_bit_statistics_are_the_same_measured_inside_the_encoder() {
+    // With a frame per thread the writer measures 8-bit frames block by block inside the encoder;
+    // with one frame in flight it measures them first. Both must give the exact statistics.
+    let (nx, ny, nz) = (100, 90, 6);
+    let mut rng = Rng::new(3);
+    let data: Vec<u8> = (0..nx * ny * nz)
+        .map(|i| match i % 997 {
+            0 => 0x80,
+            1 => 0x7f,
+            _ => (rng.next_u64() % 6) as u8,
+        })
+        .collect();
+    let mut direct = Stats::default();
+    for f in data.chunks_exact(nx * ny) {
+        direct.merge(&Stats::of_frame(Mode::Int8, f));
+    }
+    for (in_flight, endian) in [(0, Endian::Little), (1, Endian::Little), (0, Endian::Big)] {
+        let opts = WriteOptions {
+            in_flight,
+            endian,
+            compression: Some(Compression {
+                block_size: Some(1024),
+                ..Compression::default()
+            }),
+            ..WriteOptions::default()
+        };
+        let mut w = Writer::new(Cursor::new(Vec::new()), nx, ny, Mode::Int8, &opts).unwrap();
+        w.write_frames(&data).unwrap();
+        let (cur, summary) = w.finish().unwrap();
+        let s = summary.stats;
+        assert_eq!(
+            (s.count, s.min, s.max, s.mean, s.rms()),
+            (
+                direct.count,
+                direct.min,
+                direct.max,
+                direct.mean,
+                direct.rms()
+            ),
+            "in_flight {in_flight} {endian:?}"
+        );
+        assert_eq!((s.min, s.max), (-128.0, 127.0));
+        let mut r = Reader::new(Cursor::new(cur.into_inner())).unwrap();
+        assert_eq!(
+            r.read_all::<i8>().unwrap(),
+            bytemuck::cast_slice::<u8, i8>(&data)
+        );
+    }
+}

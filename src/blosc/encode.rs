@@ -47,7 +47,7 @@ pub fn compress(src: &[u8], params: &Params) -> Result<Vec<u8>, Error> {
 /// Compresses `src` into `dst` (cleared first; its capacity is reused) as a version-2 chunk.
 /// Large inputs are encoded block-parallel on rayon's pool.
 pub fn compress_into(src: &[u8], params: &Params, dst: &mut Vec<u8>) -> Result<(), Error> {
-    compress_chunk(src, params, dst, true)
+    compress_chunk(src, params, dst, true, None)
 }
 
 /// Like [`compress_into`], but encodes every block on the calling thread, straight into `dst`.
@@ -55,14 +55,31 @@ pub fn compress_into(src: &[u8], params: &Params, dst: &mut Vec<u8>) -> Result<(
 /// frames): the output is the same, and the parallel path's per-block buffers and their copy
 /// into the chunk are saved.
 pub fn compress_into_serial(src: &[u8], params: &Params, dst: &mut Vec<u8>) -> Result<(), Error> {
-    compress_chunk(src, params, dst, false)
+    compress_chunk(src, params, dst, false, None)
 }
+
+/// Like [`compress_into_serial`], and calls `visit` with every block of `src` in order (each byte
+/// exactly once, whether or not the chunk ends up compressed), just before that block is
+/// shuffled and encoded: a caller can measure the data while the block is in cache (the MRCZ
+/// writer takes an 8-bit frame's statistics this way) instead of streaming it from memory twice.
+pub fn compress_into_serial_visit(
+    src: &[u8],
+    params: &Params,
+    dst: &mut Vec<u8>,
+    visit: &mut dyn FnMut(&[u8]),
+) -> Result<(), Error> {
+    compress_chunk(src, params, dst, false, Some(visit))
+}
+
+/// A callback that sees each raw block before it is encoded.
+type BlockVisitor<'a> = &'a mut dyn FnMut(&[u8]);
 
 fn compress_chunk(
     src: &[u8],
     params: &Params,
     dst: &mut Vec<u8>,
     parallel: bool,
+    mut visit: Option<BlockVisitor<'_>>,
 ) -> Result<(), Error> {
     let plan = plan(src.len(), params)?;
     let nbytes = src.len();
@@ -83,14 +100,21 @@ fn compress_chunk(
     dst.extend_from_slice(&[0; 4]); // cbytes, set at the end
 
     let max_cbytes = nbytes + MAX_OVERHEAD;
+    let mut visited = 0;
     let compressed = plan.level > 0 && nbytes >= MIN_BUFFERSIZE && {
         let nblocks = nbytes.div_ceil(plan.blocksize);
-        if parallel && nblocks > 1 && nbytes >= PARALLEL_MIN_BYTES {
+        if parallel && nblocks > 1 && nbytes >= PARALLEL_MIN_BYTES && visit.is_none() {
             encode_parallel(src, &plan, dst, max_cbytes)?
         } else {
-            with_scratch(|s| encode_serial(src, &plan, dst, max_cbytes, s))?
+            with_scratch(|s| {
+                encode_serial(src, &plan, dst, max_cbytes, s, &mut visit, &mut visited)
+            })?
         }
     };
+    // Blocks the encoder did not reach (level 0, tiny input, or an early memcpy fallback).
+    if let Some(v) = visit.as_mut() {
+        src[visited..].chunks(plan.blocksize).for_each(v);
+    }
     if !compressed {
         dst.truncate(MAX_OVERHEAD);
         dst[2] |= FLAG_MEMCPYED;
@@ -155,12 +179,15 @@ fn plan(nbytes: usize, params: &Params) -> Result<Plan, Error> {
 }
 
 /// Encodes every block in order into `dst` after the header; `false` when it exceeds `max_len`.
+/// `visit` sees each block before it is encoded; `visited` counts the bytes it has seen.
 fn encode_serial(
     src: &[u8],
     plan: &Plan,
     dst: &mut Vec<u8>,
     max_len: usize,
     s: &mut Scratch,
+    visit: &mut Option<BlockVisitor<'_>>,
+    visited: &mut usize,
 ) -> Result<bool, Error> {
     let nblocks = src.len().div_ceil(plan.blocksize);
     let table_at = dst.len();
@@ -171,6 +198,10 @@ fn encode_serial(
             return Ok(false);
         }
         dst[table_at + 4 * j..table_at + 4 * j + 4].copy_from_slice(&(bstart as i32).to_le_bytes());
+        if let Some(v) = visit.as_mut() {
+            v(block);
+            *visited += block.len();
+        }
         encode_block(block, plan, dst, s)?;
     }
     Ok(dst.len() <= max_len)

@@ -25,7 +25,7 @@ mod limits;
 mod scratch;
 
 pub use decode::{decompress, decompress_into};
-pub use encode::{compress, compress_into, compress_into_serial};
+pub use encode::{compress, compress_into, compress_into_serial, compress_into_serial_visit};
 pub use error::Error;
 pub use header::{ChunkHeader, Extension, SpecialValue};
 pub use limits::{

@@ -1,6 +1,7 @@
 //! Exact data statistics (min, max, mean, RMS deviation), accumulated frame by frame.
 
 use crate::mrc::Mode;
+use mrcz_simd::moments::I8Moments;
 
 /// Statistics of the numbers in some frames. For complex modes the real parts are used, as
 /// python-mrcz does.
@@ -119,21 +120,27 @@ impl Stats {
 /// Exact statistics of int8 data from integer sums (`mrcz_simd::moments`: one vectorised pass at
 /// about half of memcpy speed).
 fn int8(bytes: &[u8]) -> Stats {
-    if bytes.is_empty() {
-        return Stats::default();
-    }
-    let m = mrcz_simd::moments::i8_moments(bytes);
-    let (sum, sum2, min, max) = (m.sum, m.sum_sq, m.min, m.max);
-    let n = bytes.len() as f64;
-    let mean = sum as f64 / n;
-    // Σx² − (Σx)²/n from exact integer sums (below 2^53 for any frame under 2 GiB).
-    let m2 = (sum2 as f64 - sum as f64 * mean).max(0.0);
-    Stats {
-        count: bytes.len() as u64,
-        min: f64::from(min),
-        max: f64::from(max),
-        mean,
-        m2,
+    Stats::of_i8_moments(&mrcz_simd::moments::i8_moments(bytes))
+}
+
+impl Stats {
+    /// Statistics from exact int8 moments (e.g. merged block by block while compressing).
+    pub fn of_i8_moments(m: &I8Moments) -> Stats {
+        if m.count == 0 {
+            return Stats::default();
+        }
+        let (sum, sum2, min, max) = (m.sum, m.sum_sq, m.min, m.max);
+        let n = m.count as f64;
+        let mean = sum as f64 / n;
+        // Σx² − (Σx)²/n from exact integer sums (below 2^53 for any frame under 2 GiB).
+        let m2 = (sum2 as f64 - sum as f64 * mean).max(0.0);
+        Stats {
+            count: m.count,
+            min: f64::from(min),
+            max: f64::from(max),
+            mean,
+            m2,
+        }
     }
 }
 

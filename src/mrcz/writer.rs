@@ -19,6 +19,7 @@ use crate::mrc::{Endian, Header, MRCZ_FORMAT_LABEL, Metadata, Mode, NVERSION_MRC
 use crate::mrcz::pixel::{Pixel, swap_bytes};
 use crate::mrcz::stats::Stats;
 use crate::mrcz::writebehind::{PositionalSink, WriteBehind};
+use mrcz_simd::moments::{I8Moments, i8_moments};
 
 /// How frames are compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -438,7 +439,23 @@ fn encode_frame(
     params: Option<&blosc::Params>,
     parallel_blocks: bool,
 ) -> Result<Done, blosc::Error> {
-    let stats = Stats::of_frame(mode, &input);
+    // 8-bit frames (no byte order to swap) are measured block by block inside the encoder, while
+    // each block is in cache; everything else is measured first, in its native byte order.
+    let stats = match params {
+        Some(p) if !parallel_blocks && mode == Mode::Int8 && swap.is_none_or(|u| u == 1) => {
+            let mut m = I8Moments::default();
+            blosc::compress_into_serial_visit(&input, p, &mut output, &mut |block| {
+                m.merge(&i8_moments(block))
+            })?;
+            return Ok(Done {
+                input,
+                output,
+                stats: Stats::of_i8_moments(&m),
+                written: false,
+            });
+        }
+        _ => Stats::of_frame(mode, &input),
+    };
     if let Some(unit) = swap {
         swap_bytes(&mut input, unit);
     }

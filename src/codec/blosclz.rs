@@ -105,8 +105,9 @@ pub(crate) fn decompress(src: &[u8], dst: &mut [u8]) -> Result<(), CodecError> {
     Ok(())
 }
 
-/// Copies `len` bytes from `op - dist` to `op`, forward (overlap repeats the pattern).
-fn copy_match(dst: &mut [u8], op: usize, dist: usize, len: usize) {
+/// Copies `len` bytes from `op - dist` to `op`, forward (overlap repeats the pattern): a fill
+/// for `dist == 1`, otherwise copies whose size doubles. Shared with the LZ4 decoder.
+pub(super) fn copy_match(dst: &mut [u8], op: usize, dist: usize, len: usize) {
     let from = op - dist;
     if dist >= len {
         dst.copy_within(from..from + len, op);

@@ -7,6 +7,7 @@
 use lz4_flex::block::{CompressTable, compress_into_with_table, get_maximum_output_size};
 
 use super::CodecError;
+use super::blosclz::copy_match;
 
 /// Decodes one raw LZ4 block; `dst` must be filled exactly.
 ///
@@ -82,27 +83,6 @@ fn decode_block(src: &[u8], dst: &mut [u8]) -> Result<usize, &'static str> {
         }
         copy_match(dst, o, offset, len);
         o = end;
-    }
-}
-
-/// Copies `len` bytes from `offset` back to `at` (`offset ≤ at`, `at + len ≤ dst.len()`),
-/// repeating the last `offset` bytes when the ranges overlap.
-fn copy_match(dst: &mut [u8], at: usize, offset: usize, len: usize) {
-    let from = at - offset;
-    if offset >= len {
-        dst.copy_within(from..from + len, at);
-    } else if offset == 1 {
-        let b = dst[from];
-        dst[at..at + len].fill(b);
-    } else {
-        // The output from `from` is periodic with period `offset`: each copy can take everything
-        // written so far, so the chunk doubles.
-        let (mut done, end) = (at, at + len);
-        while done < end {
-            let n = (done - from).min(end - done);
-            dst.copy_within(from..from + n, done);
-            done += n;
-        }
     }
 }
 

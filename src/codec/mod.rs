@@ -1,7 +1,8 @@
 //! The stream codecs inside Blosc chunks, one small module per codec.
 //!
-//! This is the only place a compression crate is named: zstd through `zrip`, lz4 through
-//! `lz4_flex`, zlib through `miniz_oxide`, and BloscLZ implemented here.
+//! This is the only place a compression crate is named: zstd through `zrip`, lz4 encoded by
+//! `lz4_flex` and decoded by this crate's own safe decoder (fast on the long overlapping matches
+//! of bit-shuffled frames), zlib through `miniz_oxide`, and BloscLZ implemented here.
 //!
 //! The chunk layer ([`crate::blosc`]) calls the crate-private `decode` and `encode` once per
 //! stream, with a per-thread `Contexts` holding every codec's reusable state.

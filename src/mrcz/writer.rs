@@ -355,6 +355,7 @@ impl<W: Write + Seek> Writer<W> {
         Ok(())
     }
 
+    /// Waits for the oldest frame in flight and writes it (unless its job already did).
     fn write_next(&mut self) -> Result<()> {
         let Some((_, rx)) = self.pending.pop_front() else {
             return Ok(());

@@ -20,7 +20,7 @@ use super::limits::{
     BLOSC_MAX_BLOCKSIZE, BLOSC_MAX_BUFFERSIZE, BLOSC_MAX_TYPESIZE, MAX_OVERHEAD, MIN_BUFFERSIZE,
     PARALLEL_MIN_BYTES,
 };
-use super::scratch::{Scratch, prefix, with_scratch};
+use super::scratch::{KEEP_BYTES, Scratch, prefix, with_scratch};
 use super::{DEFAULT_BLOCK_SIZE, Params, Shuffle};
 use crate::codec::{self, Codec};
 
@@ -207,40 +207,95 @@ fn encode_serial(
     Ok(dst.len() <= max_len)
 }
 
-/// Encodes the blocks on rayon's pool, then stores them in order.
+/// Encodes the blocks on rayon's pool in one contiguous group per thread: the first group straight
+/// into `dst` on this thread, the others into pooled buffers that are then appended in order.
+/// Each block is copied at most once and no buffer is allocated per block.
 fn encode_parallel(
     src: &[u8],
     plan: &Plan,
     dst: &mut Vec<u8>,
     max_len: usize,
 ) -> Result<bool, Error> {
-    let blocks: Vec<Vec<u8>> = src
-        .par_chunks(plan.blocksize)
-        .map(|block| {
-            with_scratch(|s| {
-                let mut out = std::mem::take(&mut s.block_out);
-                out.clear();
-                let r = encode_block(block, plan, &mut out, s);
-                let encoded = out.to_vec();
-                s.block_out = out;
-                r.map(|()| encoded)
-            })
-        })
-        .collect::<Result<_, Error>>()?;
+    let nblocks = src.len().div_ceil(plan.blocksize);
+    let groups = rayon::current_num_threads().clamp(1, nblocks);
+    let group_bytes = nblocks.div_ceil(groups) * plan.blocksize;
+    let (first, rest) = src.split_at(group_bytes.min(src.len()));
     let table_at = dst.len();
-    let total = table_at + 4 * blocks.len() + blocks.iter().map(Vec::len).sum::<usize>();
-    if total > max_len {
-        return Ok(false);
+    dst.resize(table_at + 4 * nblocks, 0);
+    let data_at = dst.len();
+    // Block offsets relative to the start of each group's data.
+    let encode_group =
+        |g: &[u8], out: &mut Vec<u8>, s: &mut Scratch| -> Result<Vec<usize>, Error> {
+            let base = out.len();
+            let mut starts = Vec::with_capacity(g.len().div_ceil(plan.blocksize));
+            for block in g.chunks(plan.blocksize) {
+                starts.push(out.len() - base);
+                encode_block(block, plan, out, s)?;
+            }
+            Ok(starts)
+        };
+    let (head, tail) = rayon::join(
+        || with_scratch(|s| encode_group(first, dst, s)),
+        || {
+            rest.par_chunks(group_bytes)
+                .map(|g| {
+                    let mut out = take_group_buffer();
+                    let starts = with_scratch(|s| encode_group(g, &mut out, s))?;
+                    Ok((out, starts))
+                })
+                .collect::<Result<Vec<_>, Error>>()
+        },
+    );
+    let head = head?;
+    let tail = tail?;
+    let total = dst.len() + tail.iter().map(|(b, _)| b.len()).sum::<usize>();
+    let fits = total <= max_len;
+    if fits {
+        let mut at = table_at;
+        let mut base = data_at;
+        let mut put = |dst: &mut Vec<u8>, starts: &[usize], base: usize| {
+            for st in starts {
+                dst[at..at + 4].copy_from_slice(&((base + st) as i32).to_le_bytes());
+                at += 4;
+            }
+        };
+        put(dst, &head, base);
+        base = dst.len();
+        for (buf, starts) in &tail {
+            put(dst, starts, base);
+            base += buf.len();
+        }
+        for (buf, _) in &tail {
+            dst.extend_from_slice(buf);
+        }
     }
-    let mut bstart = table_at + 4 * blocks.len();
-    for b in &blocks {
-        dst.extend_from_slice(&(bstart as i32).to_le_bytes());
-        bstart += b.len();
+    tail.into_iter().for_each(|(buf, _)| give_group_buffer(buf));
+    Ok(fits)
+}
+
+/// Group buffers of [`encode_parallel`] kept for reuse (a fresh buffer per chunk would cost its
+/// page faults every time); like the per-thread scratch, none larger than `KEEP_BYTES`.
+static GROUP_BUFFERS: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+/// At most this many group buffers are kept.
+const GROUP_BUFFERS_KEPT: usize = 4;
+
+fn take_group_buffer() -> Vec<u8> {
+    let mut b = GROUP_BUFFERS
+        .lock()
+        .ok()
+        .and_then(|mut p| p.pop())
+        .unwrap_or_default();
+    b.clear();
+    b
+}
+
+fn give_group_buffer(b: Vec<u8>) {
+    if b.capacity() <= KEEP_BYTES
+        && let Ok(mut p) = GROUP_BUFFERS.lock()
+        && p.len() < GROUP_BUFFERS_KEPT
+    {
+        p.push(b);
     }
-    for b in &blocks {
-        dst.extend_from_slice(b);
-    }
-    Ok(true)
 }
 
 /// Appends the streams of one block (`[i32 csize][payload]` each) to `out`.

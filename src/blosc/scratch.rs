@@ -14,8 +14,6 @@ pub(crate) struct Scratch {
     pub a: Vec<u8>,
     /// Second buffer for multi-step filter pipelines.
     pub b: Vec<u8>,
-    /// One encoded block, before it is copied into the chunk (parallel writer).
-    pub block_out: Vec<u8>,
 }
 
 thread_local! {
@@ -35,13 +33,13 @@ pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
 }
 
 /// Buffers larger than this are freed after use rather than kept by the thread.
-const KEEP_BYTES: usize = 16 << 20;
+pub(crate) const KEEP_BYTES: usize = 16 << 20;
 
 impl Scratch {
     /// Drops buffers grown by an unusually large block, so that one huge chunk does not pin
     /// its memory in every thread for the rest of the process.
     fn trim(&mut self) {
-        for buf in [&mut self.a, &mut self.b, &mut self.block_out] {
+        for buf in [&mut self.a, &mut self.b] {
             if buf.capacity() > KEEP_BYTES {
                 *buf = Vec::new();
             }

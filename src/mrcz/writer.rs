@@ -442,29 +442,26 @@ fn encode_frame(
 ) -> Result<Done, blosc::Error> {
     // 8-bit frames (no byte order to swap) are measured block by block inside the encoder, while
     // each block is in cache; everything else is measured first, in its native byte order.
-    let stats = match params {
-        Some(p) if !parallel_blocks && mode == Mode::Int8 && swap.is_none_or(|u| u == 1) => {
-            let mut m = I8Moments::default();
-            blosc::compress_into_serial_visit(&input, p, &mut output, &mut |block| {
-                m.merge(&i8_moments(block))
-            })?;
-            return Ok(Done {
-                input,
-                output,
-                stats: Stats::of_i8_moments(&m),
-                written: false,
-            });
+    let in_encoder =
+        params.filter(|_| !parallel_blocks && mode == Mode::Int8 && swap.is_none_or(|u| u == 1));
+    let stats = if let Some(p) = in_encoder {
+        let mut m = I8Moments::default();
+        blosc::compress_into_serial_visit(&input, p, &mut output, &mut |block| {
+            m.merge(&i8_moments(block))
+        })?;
+        Stats::of_i8_moments(&m)
+    } else {
+        let stats = Stats::of_frame(mode, &input);
+        if let Some(unit) = swap {
+            swap_bytes(&mut input, unit);
         }
-        _ => Stats::of_frame(mode, &input),
+        match params {
+            Some(p) if parallel_blocks => blosc::compress_into(&input, p, &mut output)?,
+            Some(p) => blosc::compress_into_serial(&input, p, &mut output)?,
+            None => {}
+        }
+        stats
     };
-    if let Some(unit) = swap {
-        swap_bytes(&mut input, unit);
-    }
-    match params {
-        Some(p) if parallel_blocks => blosc::compress_into(&input, p, &mut output)?,
-        Some(p) => blosc::compress_into_serial(&input, p, &mut output)?,
-        None => {}
-    }
     Ok(Done {
         input,
         output,

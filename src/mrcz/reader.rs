@@ -105,12 +105,7 @@ impl StoredFrame {
             )));
         }
         if self.compressed {
-            blosc::decompress_into(&self.bytes, dst, &self.limits).map_err(|source| {
-                Error::Chunk {
-                    frame: self.index as u64,
-                    source,
-                }
-            })?;
+            decode_chunk(&self.bytes, dst, &self.limits, self.index)?;
         } else {
             dst.copy_from_slice(&self.bytes);
         }
@@ -124,6 +119,14 @@ impl StoredFrame {
     pub fn into_bytes(self) -> Vec<u8> {
         self.bytes
     }
+}
+
+/// Decodes frame `frame`'s chunk into `out`, naming the frame in the error.
+fn decode_chunk(chunk: &[u8], out: &mut [u8], limits: &blosc::Limits, frame: usize) -> Result<()> {
+    blosc::decompress_into(chunk, out, limits).map_err(|source| Error::Chunk {
+        frame: frame as u64,
+        source,
+    })
 }
 
 impl Reader<BufReader<File>> {
@@ -403,12 +406,7 @@ impl<R: Read + Seek> Reader<R> {
                 let decode = |(k, out): (usize, &mut [u8])| {
                     let (off, len) = chunks[k];
                     let at = (off - first.0) as usize;
-                    blosc::decompress_into(&scratch[at..at + len], out, limits).map_err(|source| {
-                        Error::Chunk {
-                            frame: (range.start + k) as u64,
-                            source,
-                        }
-                    })
+                    decode_chunk(&scratch[at..at + len], out, limits, range.start + k)
                 };
                 if chunks.len() == 1 {
                     decode((0, dst))?;

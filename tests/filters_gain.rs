@@ -15,6 +15,19 @@ fn to_f32(v: &[f64]) -> Vec<f32> {
 }
 
 /// Sum of `m` frames of Poisson(λ) drawn directly as Poisson(m·λ) (same distribution).
+/// The `n × n` gain reference `g0` as a map with default options (no orientation, no gamma).
+fn square_gain(g0: &[f64], n: usize) -> GainMap {
+    let img = to_f32(g0);
+    GainMap::new(
+        ImageView::new(&img, n, n).unwrap(),
+        None,
+        n,
+        n,
+        &GainOptions::default(),
+    )
+    .unwrap()
+}
+
 fn poisson_sum(rng: &mut Rng, lam: &[f64], m: usize) -> Vec<f64> {
     lam.iter()
         .map(|&l| f64::from(rng.poisson(l * m as f64)))
@@ -26,15 +39,7 @@ fn t4_gamma_fit_recovers_planted_gamma() {
     let (n, m, dose) = (1024, 40, 2.0);
     let mut rng = Rng::new(44);
     let g0 = gain_pattern(&mut rng, n, n, 40.0, 0.02);
-    let gain_img = to_f32(&g0);
-    let gain = GainMap::new(
-        ImageView::new(&gain_img, n, n).unwrap(),
-        None,
-        n,
-        n,
-        &GainOptions::default(),
-    )
-    .unwrap();
+    let gain = square_gain(&g0, n);
     let floor = 1.0 / (m as f64 * dose * 4096.0).sqrt();
     for gamma_true in [0.75, 1.0, 1.25, 1.54] {
         let lam: Vec<f64> = g0.iter().map(|&g| dose * g.powf(-gamma_true)).collect();
@@ -87,15 +92,7 @@ fn t4_pearson_after_gain_normalisation() {
     let stack = filters_util::poisson_stack(&mut rng, &lam, m);
     let view = StackView::new(&stack, m, n, n).unwrap();
     let r_raw = pearson_stack(view).pearson.unwrap();
-    let gain_img = to_f32(&g0);
-    let gain = GainMap::new(
-        ImageView::new(&gain_img, n, n).unwrap(),
-        None,
-        n,
-        n,
-        &GainOptions::default(),
-    )
-    .unwrap();
+    let gain = square_gain(&g0, n);
     let norm = normalize_stack(view, &gain).unwrap();
     let r = pearson_stack(StackView::new(&norm, m, n, n).unwrap())
         .pearson

@@ -67,6 +67,10 @@ pub struct OutputArgs {
     /// (in-flight + 2) frames.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
     in_flight: Option<u64>,
+    /// Write the output through the page cache. By default it is written around it (Linux
+    /// O_DIRECT, where the filesystem allows), which skips the kernel's copy of every byte.
+    #[arg(long)]
+    buffered_io: bool,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     json: bool,
@@ -176,6 +180,7 @@ impl Job<'_> {
             template: Some(h.clone()),
             mz: None,
             in_flight: self.out.in_flight.map_or(0, |n| n as usize),
+            direct_io: !self.out.buffered_io,
         };
         let (nx, ny) = (h.nx as usize, h.ny as usize);
         let mut writer = Writer::create(self.output, nx, ny, mode, &options)

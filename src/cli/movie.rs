@@ -724,6 +724,7 @@ impl OutputArgs {
             template: Some(h.clone()),
             mz: None,
             in_flight: 0,
+            direct_io: true,
         }
     }
 }

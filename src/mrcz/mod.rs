@@ -4,6 +4,9 @@
 //! (JSON metadata), then one Blosc chunk per z-section, back to back. A plain MRC file has the raw
 //! sections instead. [`Reader`] reads both; [`Writer`] writes both.
 
+#[cfg(target_os = "linux")]
+pub mod direct;
+pub mod output;
 mod pixel;
 mod reader;
 mod stats;

@@ -15,6 +15,8 @@ use std::io::{self, Seek, SeekFrom, Write};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use crate::mrcz::output::WriteAt;
+
 /// Bytes written between background syncs.
 pub const KICK_BYTES: u64 = 32 << 20;
 
@@ -118,9 +120,8 @@ impl Shared {
     }
 }
 
-impl PositionalSink {
-    /// Writes all of `buf` at byte `offset` of the file.
-    pub fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+impl WriteAt for PositionalSink {
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
         #[cfg(unix)]
         {
             use std::os::unix::fs::FileExt;

@@ -7,18 +7,19 @@
 
 use std::collections::VecDeque;
 use std::fs::{self, File};
-use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, sync_channel};
 
 use crate::blosc::{self, Shuffle};
 use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::mrc::{Endian, Header, MRCZ_FORMAT_LABEL, Metadata, Mode, NVERSION_MRCZ, WRITER_LABEL};
+use crate::mrcz::output::{OutputFile, WriteAt};
 use crate::mrcz::pixel::{Pixel, swap_bytes};
 use crate::mrcz::stats::Stats;
-use crate::mrcz::writebehind::{PositionalSink, WriteBehind};
 use mrcz_simd::moments::{I8Moments, i8_moments};
 
 /// How frames are compressed.
@@ -73,6 +74,10 @@ pub struct WriteOptions {
     /// Frames being compressed or waiting to be written at most; 0 = the rayon thread count.
     /// Peak memory is about (in_flight + 2) frames.
     pub in_flight: usize,
+    /// [`Writer::create`] writes the file around the page cache (Linux `O_DIRECT`) where the
+    /// filesystem allows, else through it (default on). Direct writes skip the kernel's copy
+    /// into cache pages, the largest cost of writing a movie; off suits a file read again at once.
+    pub direct_io: bool,
 }
 
 impl Default for WriteOptions {
@@ -89,6 +94,7 @@ impl Default for WriteOptions {
             template: None,
             mz: None,
             in_flight: 0,
+            direct_io: true,
         }
     }
 }
@@ -140,7 +146,7 @@ pub struct Writer<W: Write + Seek> {
     stats: Stats,
     failed: bool,
     /// Plain output only: jobs write their frames at their offsets themselves, in parallel.
-    positional: Option<PositionalSink>,
+    positional: Option<Arc<dyn WriteAt>>,
 }
 
 impl<W: Write + Seek> Writer<W> {
@@ -325,7 +331,10 @@ impl<W: Write + Seek> Writer<W> {
         let output = self.spare_out.pop().unwrap_or_default();
         // A plain frame's place in the file is known now, so its job can write it there.
         let positional = match (&self.positional, &self.params) {
-            (Some(p), None) => Some((p.clone(), self.data_offset + index * self.frame_len as u64)),
+            (Some(p), None) => Some((
+                Arc::clone(p),
+                self.data_offset + index * self.frame_len as u64,
+            )),
             _ => None,
         };
         rayon::spawn(move || {
@@ -535,12 +544,12 @@ fn truncate_utf8(s: &str, max: usize) -> &str {
 /// succeeds: frames go to a temporary file beside it, which is fsynced and renamed. If the writer
 /// is dropped unfinished or fails, the temporary file is removed and nothing is left at the path.
 pub struct FileWriter {
-    inner: Option<Writer<BufWriter<WriteBehind>>>,
+    inner: Option<Writer<OutputFile>>,
     tmp: PathBuf,
     dest: PathBuf,
 }
 
-impl Writer<BufWriter<WriteBehind>> {
+impl Writer<OutputFile> {
     /// Starts writing `path` atomically (see [`FileWriter`]).
     pub fn create(
         path: impl AsRef<Path>,
@@ -560,17 +569,15 @@ impl Writer<BufWriter<WriteBehind>> {
             tmp,
             dest,
         };
-        let file = WriteBehind::new(file);
+        let file = OutputFile::new(file, &fw.tmp, options.direct_io)?;
         let positional = file.positional();
-        let mut w = Writer::new(
-            BufWriter::with_capacity(1 << 20, file),
-            nx,
-            ny,
-            mode,
-            options,
-        )?;
-        // Plain output has a fixed layout: frames go straight to their offsets from the pool.
-        if options.compression.is_none() {
+        let direct = file.is_direct();
+        let mut w = Writer::new(file, nx, ny, mode, options)?;
+        // Plain output through the page cache: frames go straight to their offsets from the pool,
+        // spreading the kernel's copies over the threads. Direct output costs the caller only a
+        // copy into a staging buffer, but then waits for the device: that wait belongs on this
+        // thread, not on the pool's.
+        if options.compression.is_none() && !direct {
             w.positional = positional;
         }
         fw.inner = Some(w);
@@ -611,6 +618,11 @@ impl FileWriter {
         &self.dest
     }
 
+    /// Whether the file is being written around the page cache (see [`WriteOptions::direct_io`]).
+    pub fn is_direct(&self) -> bool {
+        self.inner.as_ref().is_some_and(|w| w.dst.is_direct())
+    }
+
     /// Writes the rest, syncs, and moves the file into place.
     pub fn finish(self) -> Result<Summary> {
         self.finish_checked(|_| Ok(()))
@@ -622,9 +634,8 @@ impl FileWriter {
     /// compares it with the input here.
     pub fn finish_checked(mut self, check: impl FnOnce(&Path) -> Result<()>) -> Result<Summary> {
         let w = self.inner.take().expect("FileWriter used after finish");
-        let (buf, summary) = w.finish()?;
-        let file = buf.into_inner().map_err(|e| Error::Io(e.into_error()))?;
-        let file = file.into_file()?;
+        let (out, summary) = w.finish()?;
+        let file = out.into_file()?;
         file.sync_all()?;
         check(&self.tmp)?;
         commit_file(&file, &self.tmp, &self.dest)?;
@@ -633,7 +644,7 @@ impl FileWriter {
 }
 
 impl Deref for FileWriter {
-    type Target = Writer<BufWriter<WriteBehind>>;
+    type Target = Writer<OutputFile>;
     fn deref(&self) -> &Self::Target {
         self.inner.as_ref().expect("FileWriter used after finish")
     }

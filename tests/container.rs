@@ -409,3 +409,47 @@ fn eight_bit_statistics_are_the_same_measured_inside_the_encoder() {
         );
     }
 }
+
+/// `Reader::plain_frames` (frames read at their offsets from any thread, as `mrcz compress` does)
+/// gives what `read_frame` gives, in both byte orders, refuses frames past the end, and is `None`
+/// for MRCZ files.
+#[test]
+fn plain_frames_read_what_read_frame_reads() {
+    let dir = std::env::temp_dir().join(format!("mrcz-plain-frames-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (nx, ny, nz) = (37, 21, 5);
+    for endian in [Endian::Little, Endian::Big] {
+        let data = random_frames(Mode::Int16, nx, ny, nz, 7);
+        let path = dir.join(format!("{endian:?}.mrc"));
+        let opts = WriteOptions {
+            compression: None,
+            endian,
+            ..WriteOptions::default()
+        };
+        let mut w = Writer::create(&path, nx, ny, Mode::Int16, &opts).unwrap();
+        w.write_frames(&data).unwrap();
+        w.finish().unwrap();
+        let mut r = Reader::open(&path).unwrap();
+        let plain = r.plain_frames().unwrap().expect("a plain file on Unix");
+        let len = r.frame_len();
+        let (mut a, mut b) = (vec![0u8; len], vec![0u8; len]);
+        for i in 0..nz {
+            r.read_frame(i, &mut a).unwrap();
+            std::thread::scope(|s| {
+                s.spawn(|| plain.read_frame(i, &mut b).unwrap());
+            });
+            assert_eq!(a, b, "{endian:?} frame {i}");
+            assert_eq!(&a[..], &data[i * len..(i + 1) * len]);
+        }
+        assert!(plain.read_frame(nz, &mut b).is_err());
+        assert!(plain.read_frame(0, &mut b[1..]).is_err());
+    }
+    let z = dir.join("z.mrcz");
+    let opts = WriteOptions::default();
+    let mut w = Writer::create(&z, nx, ny, Mode::Int16, &opts).unwrap();
+    w.write_frames(&random_frames(Mode::Int16, nx, ny, 1, 1))
+        .unwrap();
+    w.finish().unwrap();
+    assert!(Reader::open(&z).unwrap().plain_frames().unwrap().is_none());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

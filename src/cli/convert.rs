@@ -190,6 +190,9 @@ impl Job<'_> {
         let mut packed = Vec::new();
         // Stored-chunk buffers come back from the decode jobs for reuse.
         let spare: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+        let plain = reader
+            .plain_frames()
+            .map_err(|e| Failure::at(self.input, e))?;
         for i in 0..frames {
             if unpack {
                 packed.resize(reader.frame_len(), 0);
@@ -219,6 +222,12 @@ impl Job<'_> {
                     r
                 });
                 result.map_err(|e| self.blame(e))?;
+            } else if let Some(plain) = &plain {
+                // Plain input: the job reads its own frame when it starts, so reads run in
+                // parallel and frames waiting for a thread hold no buffer.
+                let plain = plain.clone();
+                let result = writer.write_frame_with(move |out| plain.read_frame(i, out));
+                result.map_err(|e| self.blame(e))?;
             } else {
                 let mut buf = writer.frame_buffer();
                 reader
@@ -241,12 +250,12 @@ impl Job<'_> {
         Ok(())
     }
 
-    /// The file an error from the writer is about: a damaged chunk is the input's (chunks are
-    /// decoded inside the writer's jobs, and any frame's write or the final flush may report it);
-    /// anything else happened while writing the output.
+    /// The file an error from the writer is about: a damaged chunk or a failed frame read is the
+    /// input's (frames are read and decoded inside the writer's jobs, and any frame's write or the
+    /// final flush may report it); anything else happened while writing the output.
     fn blame(&self, e: mrcz::Error) -> Failure {
         match e {
-            mrcz::Error::Chunk { .. } => Failure::at(self.input, e),
+            mrcz::Error::Chunk { .. } | mrcz::Error::Format { .. } => Failure::at(self.input, e),
             e => Failure::at(self.output, e),
         }
     }

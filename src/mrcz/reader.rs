@@ -4,6 +4,7 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -139,6 +140,65 @@ impl Reader<BufReader<File>> {
     pub fn open_with(path: impl AsRef<Path>, options: ReadOptions) -> Result<Self> {
         let file = File::open(path)?;
         Reader::new_with(BufReader::with_capacity(1 << 16, file), options)
+    }
+
+    /// For plain (uncompressed) files on Unix: a handle that reads frames at their offsets from
+    /// any thread, e.g. inside [`Writer::write_frame_with`](crate::mrcz::Writer::write_frame_with)
+    /// jobs. `None` for MRCZ files and elsewhere.
+    pub fn plain_frames(&self) -> Result<Option<PlainFrames>> {
+        let Layout::Plain { offset, .. } = self.layout else {
+            return Ok(None);
+        };
+        if !cfg!(unix) {
+            return Ok(None);
+        }
+        Ok(Some(PlainFrames {
+            file: Arc::new(self.src.get_ref().try_clone()?),
+            offset,
+            frame_len: self.frame_len,
+            frames: self.frames(),
+            swap: (self.header.endian != Endian::native()).then(|| self.header.mode.swap_unit()),
+        }))
+    }
+}
+
+/// Reads the frames of a plain MRC file at their offsets, from any thread (see
+/// [`Reader::plain_frames`]).
+#[derive(Debug, Clone)]
+pub struct PlainFrames {
+    file: Arc<File>,
+    offset: u64,
+    frame_len: usize,
+    frames: usize,
+    swap: Option<usize>,
+}
+
+impl PlainFrames {
+    /// Reads frame `i` into `dst` (exactly one frame's bytes), in the machine's byte order. A
+    /// failed or short read is an [`Error::Format`] naming the frame and its offset.
+    pub fn read_frame(&self, i: usize, dst: &mut [u8]) -> Result<()> {
+        if i >= self.frames || dst.len() != self.frame_len {
+            return Err(Error::InvalidArgument(format!(
+                "frame {i} ({} bytes) requested from a file of {} frames of {} bytes",
+                dst.len(),
+                self.frames,
+                self.frame_len
+            )));
+        }
+        let at = self.offset + i as u64 * self.frame_len as u64;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileExt;
+            self.file
+                .read_exact_at(dst, at)
+                .map_err(|e| Error::format(format!("reading frame {i}: {e}"), at))?;
+        }
+        #[cfg(not(unix))]
+        return Err(Error::Unsupported("positional reads need Unix".into()));
+        if let Some(unit) = self.swap {
+            swap_bytes(dst, unit);
+        }
+        Ok(())
     }
 }
 

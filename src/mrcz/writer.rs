@@ -125,6 +125,46 @@ struct Done {
     written: bool,
 }
 
+/// Frame buffers not in use, shared by the writer and its jobs, keeping at most `keep`.
+#[derive(Clone)]
+struct BufferPool {
+    spare: Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+    keep: usize,
+}
+
+impl BufferPool {
+    fn new(keep: usize) -> Self {
+        BufferPool {
+            spare: Arc::default(),
+            keep,
+        }
+    }
+
+    /// A buffer of `len` bytes (contents unspecified): a kept one, or a new one.
+    fn take(&self, len: usize) -> Vec<u8> {
+        let mut buf = self
+            .spare
+            .lock()
+            .ok()
+            .and_then(|mut s| s.pop())
+            .unwrap_or_default();
+        buf.resize(len, 0);
+        buf
+    }
+
+    /// Keeps `buf` for reuse (unless empty or enough are kept).
+    fn give(&self, buf: Vec<u8>) {
+        if buf.capacity() == 0 {
+            return;
+        }
+        if let Ok(mut s) = self.spare.lock()
+            && s.len() < self.keep
+        {
+            s.push(buf);
+        }
+    }
+}
+
 /// Streaming writer of one MRC/MRCZ file into any `Write + Seek` sink.
 ///
 /// Use [`FileWriter`] (from [`Writer::create`]) to write a file atomically.
@@ -138,7 +178,7 @@ pub struct Writer<W: Write + Seek> {
     swap: Option<usize>,
     in_flight: usize,
     pending: VecDeque<(u64, Receiver<Result<Done>>)>,
-    spare_in: Vec<Vec<u8>>,
+    spare_in: BufferPool,
     spare_out: Vec<Vec<u8>>,
     submitted: u64,
     written: u64,
@@ -211,7 +251,7 @@ impl<W: Write + Seek> Writer<W> {
             swap: (options.endian != Endian::native()).then(|| mode.swap_unit()),
             in_flight,
             pending: VecDeque::new(),
-            spare_in: Vec::new(),
+            spare_in: BufferPool::new(in_flight + 1),
             spare_out: Vec::new(),
             submitted: 0,
             written: 0,
@@ -237,15 +277,12 @@ impl<W: Write + Seek> Writer<W> {
     /// so a read-fill-write loop allocates only a window's worth of frames. Its contents are
     /// unspecified.
     pub fn frame_buffer(&mut self) -> Vec<u8> {
-        let mut buf = self.spare_in.pop().unwrap_or_default();
-        buf.resize(self.frame_len, 0);
-        buf
+        self.spare_in.take(self.frame_len)
     }
 
     /// Adds one frame of pixels in the machine's byte order (`frame_len` bytes).
     pub fn write_frame(&mut self, frame: &[u8]) -> Result<()> {
-        let mut buf = self.spare_in.pop().unwrap_or_default();
-        buf.clear();
+        let mut buf = self.spare_in.take(0);
         buf.extend_from_slice(frame);
         self.write_frame_vec(buf)
     }
@@ -291,7 +328,7 @@ impl<W: Write + Seek> Writer<W> {
                 self.header.mode.name()
             )));
         }
-        self.submit(frame, |_| Ok(()))
+        self.submit(Some(frame), |_| Ok(()))
     }
 
     /// Submits the next frame as a job that first fills the frame's buffer (exactly
@@ -299,6 +336,10 @@ impl<W: Write + Seek> Writer<W> {
     /// and compressed like [`write_frame_vec`](Self::write_frame_vec). The fill runs on the thread
     /// pool, so producing frames (e.g. decoding a [`StoredFrame`](crate::mrcz::StoredFrame))
     /// overlaps with writing earlier ones; an error from it fails this frame and the writer.
+    ///
+    /// The job takes its frame buffer only when it starts, and a compressed frame's buffer is
+    /// reused as soon as it is compressed: frames waiting for a thread hold no memory, so the
+    /// frame buffers in use stay at the thread count for any window.
     pub fn write_frame_with<F>(&mut self, fill: F) -> Result<()>
     where
         F: FnOnce(&mut [u8]) -> Result<()> + Send + 'static,
@@ -306,11 +347,11 @@ impl<W: Write + Seek> Writer<W> {
         if self.failed {
             return Err(Error::InvalidArgument("writer already failed".into()));
         }
-        let buf = self.frame_buffer();
-        self.submit(buf, fill)
+        self.submit(None, fill)
     }
 
-    fn submit<F>(&mut self, mut frame: Vec<u8>, fill: F) -> Result<()>
+    /// Queues one frame's job: `frame`, or a pool buffer filled by `fill` when the job starts.
+    fn submit<F>(&mut self, frame: Option<Vec<u8>>, fill: F) -> Result<()>
     where
         F: FnOnce(&mut [u8]) -> Result<()> + Send + 'static,
     {
@@ -337,7 +378,10 @@ impl<W: Write + Seek> Writer<W> {
             )),
             _ => None,
         };
+        let pool = self.spare_in.clone();
+        let frame_len = self.frame_len;
         rayon::spawn(move || {
+            let mut frame = frame.unwrap_or_else(|| pool.take(frame_len));
             let mut done = fill(&mut frame).and_then(|()| {
                 encode_frame(frame, output, mode, swap, params.as_ref(), parallel_blocks).map_err(
                     |source| Error::Chunk {
@@ -351,6 +395,13 @@ impl<W: Write + Seek> Writer<W> {
                     Ok(()) => d.written = true,
                     Err(e) => done = Err(e.into()),
                 }
+            }
+            // The input is not needed any more once compressed or written: the next job to
+            // start reuses it.
+            if let Ok(d) = &mut done
+                && (params.is_some() || d.written)
+            {
+                pool.give(std::mem::take(&mut d.input));
             }
             // Release the file handle before the result can let the writer finish.
             drop(positional);
@@ -380,10 +431,10 @@ impl<W: Write + Seek> Writer<W> {
                 return Err(e);
             }
         };
-        let bytes = if self.params.is_some() {
-            &done.output
+        let (bytes, packed) = if self.params.is_some() {
+            (&done.output, done.output.len())
         } else {
-            &done.input
+            (&done.input, self.frame_len)
         };
         if !done.written
             && let Err(e) = self.dst.write_all(bytes)
@@ -391,14 +442,12 @@ impl<W: Write + Seek> Writer<W> {
             self.failed = true;
             return Err(e.into());
         }
-        self.packed += bytes.len() as u64;
+        self.packed += packed as u64;
         self.written += 1;
         self.stats.merge(&done.stats);
         // Keep as many buffers as can be in flight: fresh 16 MB allocations cost page faults and
         // zeroing, while the window already bounds memory.
-        if self.spare_in.len() <= self.in_flight {
-            self.spare_in.push(done.input);
-        }
+        self.spare_in.give(done.input);
         if self.spare_out.len() <= self.in_flight {
             self.spare_out.push(done.output);
         }

@@ -2,7 +2,7 @@
 //!
 //! Layout choices (spec §3, §4.7), made so that c-blosc 1.x and c-blosc2 both decode the output:
 //!
-//! * block size: the caller's (or [`DEFAULT_BLOCK_SIZE`]), rounded down to whole elements and
+//! * block size: the caller's (or [`Params::default_block_size`]), rounded down to whole elements and
 //!   capped at `nbytes` — never enlarged as c-blosc does for forced sizes;
 //! * split into `typesize` streams iff `codec != zstd && typesize <= 16 && blocksize/typesize >=
 //!   128` (c-blosc's FORWARD_COMPAT rule; the c-blosc1 decoder then expects exactly that);
@@ -21,7 +21,7 @@ use super::limits::{
     PARALLEL_MIN_BYTES,
 };
 use super::scratch::{KEEP_BYTES, Scratch, prefix, with_scratch};
-use super::{DEFAULT_BLOCK_SIZE, Params, Shuffle};
+use super::{Params, Shuffle};
 use crate::codec::{self, Codec};
 
 /// Largest typesize split into streams (c-blosc's `MAX_SPLITS`).
@@ -151,7 +151,7 @@ fn plan(nbytes: usize, params: &Params) -> Result<Plan, Error> {
         params.typesize
     };
     let requested = match params.block_size {
-        None => DEFAULT_BLOCK_SIZE,
+        None => params.default_block_size(),
         Some(0) => return Err(Error::InvalidArgument("block size 0".into())),
         Some(b) => b.min(BLOSC_MAX_BLOCKSIZE),
     };
@@ -308,19 +308,20 @@ fn encode_block(
     let bsize = block.len();
     let ts = plan.typesize;
     let Scratch { codecs, a, .. } = s;
-    let filtered: &[u8] = match plan.shuffle {
+    // `planes`: the block became bit planes of multi-byte elements, which zstd searches densely.
+    let (filtered, planes): (&[u8], bool) = match plan.shuffle {
         Shuffle::Byte if ts > 1 && bsize / ts >= 2 => {
             let buf = prefix(a, bsize);
             mrcz_simd::shuffle(ts, block, buf);
-            buf
+            (buf, false)
         }
         // Version-2 rule: bitshuffle only whole blocks of a multiple of 8 elements.
         Shuffle::Bit if bsize / ts >= 8 && (bsize / ts).is_multiple_of(8) => {
             let buf = prefix(a, bsize);
             mrcz_simd::bitshuffle(ts, block, buf);
-            buf
+            (buf, ts > 1)
         }
-        _ => block,
+        _ => (block, false),
     };
     let leftover = bsize < plan.blocksize;
     let nstreams = if plan.split && !leftover { ts } else { 1 };
@@ -329,8 +330,16 @@ fn encode_block(
         let at = out.len();
         out.extend_from_slice(&[0; 4]);
         // A coded stream must be shorter than neblock: csize == neblock means "raw".
-        let coded = codec::encode(plan.codec, plan.level, stream, out, neblock - 1, codecs)
-            .map_err(|e| Error::InvalidArgument(format!("encoding failed: {}", e.0)))?;
+        let coded = codec::encode(
+            plan.codec,
+            plan.level,
+            planes,
+            stream,
+            out,
+            neblock - 1,
+            codecs,
+        )
+        .map_err(|e| Error::InvalidArgument(format!("encoding failed: {}", e.0)))?;
         if !coded {
             out.extend_from_slice(stream);
         }

@@ -35,11 +35,21 @@ pub use limits::{
 
 use crate::codec::Codec;
 
-/// Block size the writer uses when [`Params::block_size`] is `None`: 1 MiB.
+/// Block size the writer uses when [`Params::block_size`] is `None`: 1 MiB (but see
+/// [`ZLIB_PLANES_BLOCK_SIZE`]).
 ///
 /// The MRCZ paper and measurements favour ~1 MiB blocks (python-mrcz's 64 KiB gives worse ratio
 /// and speed with zstd). The one place to tune it.
 pub const DEFAULT_BLOCK_SIZE: usize = 1 << 20;
+
+/// Default block size for zlib on bit planes of multi-byte elements (bitshuffle, typesize ≥ 2):
+/// 128 KiB.
+///
+/// Alike planes (a float's exponent bits) repeat one plane apart, a block / (8 × typesize). zlib
+/// only looks 32 KiB back: with 1 MiB blocks of float32 the planes are 32 KiB apart and the
+/// benchmark's float32 movie compresses 1.13x; with 128 KiB blocks (4 KiB planes) 1.367x,
+/// against python-mrcz's 1.36x at 64 KiB (1.365x here).
+pub const ZLIB_PLANES_BLOCK_SIZE: usize = 128 << 10;
 
 /// The shuffle filter applied to each block before compression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -80,6 +90,17 @@ impl Params {
             shuffle,
             typesize,
             block_size: None,
+        }
+    }
+
+    /// The block size used when [`block_size`](Self::block_size) is `None`:
+    /// [`ZLIB_PLANES_BLOCK_SIZE`] for zlib on bit planes of multi-byte elements,
+    /// [`DEFAULT_BLOCK_SIZE`] otherwise.
+    pub fn default_block_size(&self) -> usize {
+        if self.codec == Codec::Zlib && self.shuffle == Shuffle::Bit && self.typesize > 1 {
+            ZLIB_PLANES_BLOCK_SIZE
+        } else {
+            DEFAULT_BLOCK_SIZE
         }
     }
 }

@@ -163,10 +163,17 @@ mod tests {
     fn every_codec_respects_the_limit() {
         let mut ctx = Contexts::default();
         let src: Vec<u8> = (0..5000u32).map(|i| (i % 10) as u8).collect();
-        for codec in [Codec::BloscLz, Codec::Lz4, Codec::Zlib, Codec::Zstd] {
+        let cases = [Codec::BloscLz, Codec::Lz4, Codec::Zlib, Codec::Zstd]
+            .into_iter()
+            .map(|c| (c, false))
+            .chain([(Codec::Zstd, true)]);
+        for (codec, planes) in cases {
             for level in [1, 5, 9] {
                 let mut out = vec![9u8];
-                assert!(encode(codec, level, &src, &mut out, usize::MAX, &mut ctx).unwrap());
+                let encode = |src: &[u8], out: &mut Vec<u8>, limit, ctx: &mut Contexts| {
+                    encode(codec, level, planes, src, out, limit, ctx)
+                };
+                assert!(encode(&src, &mut out, usize::MAX, &mut ctx).unwrap());
                 let n = out.len() - 1;
                 let mut dst = vec![0u8; src.len()];
                 decode(codec, &out[1..], &mut dst, &mut ctx).unwrap();
@@ -174,7 +181,7 @@ mod tests {
                 // One byte too few: refused, and `out` untouched.
                 for limit in [0, 1, n - 1] {
                     let mut out = vec![9u8];
-                    assert!(!encode(codec, level, &src, &mut out, limit, &mut ctx).unwrap());
+                    assert!(!encode(&src, &mut out, limit, &mut ctx).unwrap());
                     assert_eq!(out, [9u8], "{codec} limit {limit}");
                 }
                 // Decoding into a buffer of the wrong size fails.
@@ -254,9 +261,13 @@ pub(crate) fn zstd_level(clevel: u8) -> i32 {
 
 /// Encodes `src` with `codec` at Blosc level `level` (1..=9) and appends the stream to `out` if
 /// it is at most `limit` bytes long; returns whether it did (`out` is unchanged otherwise).
+/// `planes` says `src` holds bit planes of multi-byte elements (bitshuffled, typesize ≥ 2), which
+/// zstd then searches more densely (see [`zstd::compress_planes`]).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn encode(
     codec: Codec,
     level: u8,
+    planes: bool,
     src: &[u8],
     out: &mut Vec<u8>,
     limit: usize,
@@ -277,6 +288,7 @@ pub(crate) fn encode(
             let state = ctx.zlib_encoder.get_or_insert_with(Default::default);
             zlib::compress(src, level.clamp(1, 9), out, limit, state, &mut ctx.tmp)
         }
+        Codec::Zstd if planes => zstd::compress_planes(src, out, limit, zstd_level(level)),
         Codec::Zstd => {
             let enc = zstd::context(&mut ctx.zstd_encoder, zstd_level(level))?;
             zstd::compress(src, out, limit, enc, &mut ctx.tmp)

@@ -1,5 +1,6 @@
 //! Zstandard frames through `zrip` (levels 1..=4; no checksum, like c-blosc's frames).
 
+use zrip::encode::strategy::{self, Strategy};
 use zrip::{CompressContext, CompressError, DecompressContext};
 
 use super::CodecError;
@@ -66,4 +67,61 @@ pub(crate) fn compress(
         Err(CompressError::OutputTooSmall) => Ok(false),
         Err(e) => Err(CodecError::new(format!("zstd: {e}"))),
     }
+}
+
+/// Search strength for bit planes of multi-byte elements (zrip's level 1 uses 4: its step grows
+/// every 16 bytes without a match; 6 grows it every 64).
+const PLANES_SEARCH_STRENGTH: u32 = 6;
+
+/// Like [`compress`], for bit planes of multi-byte elements (bitshuffled float32, int16, ...).
+///
+/// In such a block several planes are alike: the exponent bits of a float are all set or all clear
+/// together, so their planes repeat at a distance of one plane. Through a plane of noisy mantissa
+/// bits zrip's level-1 match finder widens its step so fast that it rarely samples the positions
+/// where the repeat starts, and the repeats stay literals: 1.22x on the benchmark's
+/// gain-normalised float32 movie where C zstd level 1 makes 1.38x. A denser search (step growing
+/// 4x slower, about C zstd's) finds them: 1.37x, at 5% less speed on that data. 8-bit planes gain
+/// nothing from it (the same ratio at 1 and 4 counts/pixel, less at 0.1 and slower), so they keep
+/// the shared context of [`compress`].
+///
+/// zrip takes custom parameters only in its one-shot call, which always adds a content checksum:
+/// it is removed (flag cleared, last 4 bytes dropped), so frames look like c-blosc's.
+pub(crate) fn compress_planes(
+    src: &[u8],
+    out: &mut Vec<u8>,
+    limit: usize,
+    level: i32,
+) -> Result<bool, CodecError> {
+    let err = |e: CompressError| CodecError::new(format!("zstd: {e}"));
+    let mut params =
+        strategy::level_params(level).ok_or_else(|| err(CompressError::InvalidLevel(level)))?;
+    if params.strategy == Strategy::Fast {
+        params.search_strength = params.search_strength.max(PLANES_SEARCH_STRENGTH);
+    }
+    let mut frame = zrip::compress_with_params(src, &params).map_err(err)?;
+    strip_checksum(&mut frame)?;
+    if frame.len() > limit {
+        return Ok(false);
+    }
+    out.extend_from_slice(&frame);
+    Ok(true)
+}
+
+/// Frame header descriptor bit: a 4-byte content checksum ends the frame (RFC 8878, 3.1.1.1.1).
+const CHECKSUM_FLAG: u8 = 0x04;
+
+/// Removes the content checksum of a single zstd frame, if it has one.
+fn strip_checksum(frame: &mut Vec<u8>) -> Result<(), CodecError> {
+    let bad = || CodecError::new("zstd: encoder produced a malformed frame");
+    let fhd = *frame.get(4).ok_or_else(bad)?;
+    if fhd & CHECKSUM_FLAG != 0 {
+        let len = frame
+            .len()
+            .checked_sub(4)
+            .filter(|&n| n > 5)
+            .ok_or_else(bad)?;
+        frame[4] = fhd & !CHECKSUM_FLAG;
+        frame.truncate(len);
+    }
+    Ok(())
 }

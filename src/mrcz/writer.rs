@@ -31,7 +31,7 @@ pub struct Compression {
     pub level: u8,
     /// The shuffle filter (default bitshuffle, which suits integer counts best).
     pub shuffle: Shuffle,
-    /// Block size in bytes (`None`: [`blosc::DEFAULT_BLOCK_SIZE`]).
+    /// Block size in bytes (`None`: [`blosc::Params::default_block_size`], 1 MiB for most data).
     pub block_size: Option<usize>,
 }
 

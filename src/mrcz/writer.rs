@@ -142,14 +142,14 @@ impl BufferPool {
 
     /// A buffer of `len` bytes (contents unspecified): a kept one, or a new one.
     fn take(&self, len: usize) -> Vec<u8> {
-        let mut buf = self
-            .spare
-            .lock()
-            .ok()
-            .and_then(|mut s| s.pop())
-            .unwrap_or_default();
-        buf.resize(len, 0);
-        buf
+        match self.spare.lock().ok().and_then(|mut s| s.pop()) {
+            Some(mut buf) => {
+                buf.resize(len, 0);
+                buf
+            }
+            // Zeroed by the allocator (fresh pages), not by a pass over the buffer.
+            None => vec![0; len],
+        }
     }
 
     /// Keeps `buf` for reuse (unless empty or enough are kept).
@@ -685,7 +685,6 @@ impl FileWriter {
         let w = self.inner.take().expect("FileWriter used after finish");
         let (out, summary) = w.finish()?;
         let file = out.into_file()?;
-        file.sync_all()?;
         check(&self.tmp)?;
         commit_file(&file, &self.tmp, &self.dest)?;
         Ok(summary)

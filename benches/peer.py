@@ -123,7 +123,7 @@ def main():
             py_ratio = raw / (os.path.getsize(py_z) - 1024)
             rs_ratio = raw / (os.path.getsize(rs_z) - 1024)
             print(f"| {name} | {codec} | compress | {raw / py_t / 1e6:.0f} | {raw / rs_t / 1e6:.0f} | "
-                  f"{py_t / rs_t:.2f} | {py_ratio:.2f} | {rs_ratio:.2f} | {rss:.0f} |", flush=True)
+                  f"{py_t / rs_t:.2f} | {py_ratio:.3f} | {rs_ratio:.3f} | {rss:.0f} |", flush=True)
             py_out = os.path.join(args.work, "py-out.mrc")
             rs_out = os.path.join(args.work, "rs-out.mrc")
             py_t = median_time(lambda: theirs("decompress", py_z, py_out, codec, t), args.repeat)

@@ -23,6 +23,11 @@
 //! typesizes other than 1 goes through byte planes (tile of 1024 elements: typesize-1 kernel per
 //! plane, then the byte unshuffle), which measured faster than the fused inverse.
 //!
+//! On AVX-512 the `fullwidth` kernels take over typesizes 1, 2, 4, 8 in both directions: blocks of
+//! 512 elements in whole 64-byte vectors, transposed by cross-lane byte de-interleaves
+//! (`vpermt2b`, `log2 ts + 3` stages) and the same 3 bit delta swaps, in two passes over a 16 KiB
+//! L1 tile of byte planes that then writes the bit rows one byte plane at a time.
+//!
 //! Byte shuffles, the remainders the vector kernels leave, and the path for CPUs without a SIMD
 //! level use the older `swar` engine: blocks of 64-bit words in vectors of `u64` lanes
 //! ([`wide`]), transposed by *cross-word delta swaps* (shift, xor, and, xor, shift, xor per pair
@@ -30,13 +35,13 @@
 //!
 //! | typesize | shuffle / unshuffle | bitshuffle | bitunshuffle |
 //! |---|---|---|---|
-//! | 1 | `copy_from_slice` | `bytebit`, 8 vectors in registers (SSE2-only CPUs: `swar`) | `bytebit` |
-//! | 2, 4, 8 | `swar`, 3 stages on `ts` vectors | `bytebit`, fused, L1 scratch | tile: `bytebit` per byte plane + `swar` unshuffle |
-//! | other | scalar, 8 elements at a time | tile: byte shuffle + `bytebit` per plane | same, inverse |
+//! | 1 | `copy_from_slice` | `bytebit`, 8 vectors in registers (SSE2-only CPUs: `swar`); AVX-512: `fullwidth` | `bytebit`; AVX-512: `fullwidth` |
+//! | 2, 4, 8 | `swar`, 3 stages on `ts` vectors | `bytebit`, fused, L1 scratch; AVX-512: `fullwidth` | tile: `bytebit` per byte plane + `swar` unshuffle; AVX-512: `fullwidth` |
+//! | other | scalar, 8 elements at a time | tile: byte shuffle + typesize-1 kernel per plane | same, inverse |
 //!
 //! # Instruction sets
 //!
-//! Everything is safe Rust. The `bytebit` kernels are generic over [`fearless_simd`]'s levels and
+//! Everything is safe Rust. The `bytebit` and `fullwidth` kernels are generic over [`fearless_simd`]'s levels and
 //! are **dispatched at run time**: the CPU is detected on each call (cached by std), and the
 //! kernel runs inside the safe `Simd::vectorize` of the level's token, which compiles it with that
 //! level's target features (the `#[target_feature]` functions and the one `unsafe` call live in
@@ -44,7 +49,7 @@
 //!
 //! | CPU level | vector | notes |
 //! |---|---|---|
-//! | AVX-512 (Ice Lake set: F, BW, VBMI2, GFNI, ...) | `u8x64` | default on the dev machine (Zen 4) |
+//! | AVX-512 (Ice Lake set: F, BW, VBMI2, GFNI, ...) | `u8x64` | default on the dev machine (Zen 4); `fullwidth` kernels |
 //! | AVX2 | `u8x32` | |
 //! | SSE2 / NEON | `u8x16` | |
 //! | none | — | `swar` engine only |
@@ -56,6 +61,7 @@
 #![warn(missing_docs)]
 
 mod bytebit;
+mod fullwidth;
 mod kernels;
 pub mod moments;
 pub mod scalar;

@@ -591,6 +591,29 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
     }
 
+    /// A write the kernel refuses (past the largest file offset) fails on the I/O thread;
+    /// the error comes back from a later write or from `into_file`, never lost.
+    #[test]
+    fn background_write_errors_are_reported() {
+        let path = scratch("err");
+        File::create(&path).unwrap();
+        let f = DirectFile::open(&path).unwrap().unwrap();
+        let sink = f.positional();
+        // Crossing 2^63 bytes: beyond every filesystem's file size and `off_t`.
+        let far = (1u64 << 63) - 2 * STAGE_BYTES as u64;
+        let queued = sink.write_all_at(&vec![7u8; 4 * STAGE_BYTES], far);
+        let later = sink.write_all_at(&vec![7u8; 2 * STAGE_BYTES], far - (8 << 20));
+        drop(sink);
+        let finished = f.into_file();
+        std::fs::remove_file(&path).unwrap();
+        assert!(
+            queued.is_err() || later.is_err() || finished.is_err(),
+            "the refused writes were not reported"
+        );
+        let err = finished.expect_err("into_file must report the failed write");
+        assert!(err.to_string().contains("background write"), "{err}");
+    }
+
     #[test]
     fn into_file_refuses_while_a_positional_handle_lives() {
         let path = scratch("live");

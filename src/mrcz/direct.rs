@@ -69,6 +69,11 @@ impl Aligned {
     }
 }
 
+/// The error for a lock whose holder panicked.
+fn poisoned<T>(_: T) -> io::Error {
+    io::Error::other("direct I/O state poisoned")
+}
+
 /// One block being assembled from partial writes.
 struct Partial {
     block: Aligned,
@@ -145,9 +150,7 @@ struct Io {
 
 impl Io {
     fn lock(&self) -> io::Result<MutexGuard<'_, IoState>> {
-        self.state
-            .lock()
-            .map_err(|_| io::Error::other("direct I/O state poisoned"))
+        self.state.lock().map_err(poisoned)
     }
 
     /// The first error of the I/O thread so far, if any (it stays recorded).
@@ -162,10 +165,7 @@ impl Io {
     fn drain(&self) -> io::Result<()> {
         let mut st = self.lock()?;
         while st.queued > 0 {
-            st = self
-                .idle
-                .wait(st)
-                .map_err(|_| io::Error::other("direct I/O state poisoned"))?;
+            st = self.idle.wait(st).map_err(poisoned)?;
         }
         Io::check(&st)
     }
@@ -203,9 +203,7 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> io::Result<MutexGuard<'_, State>> {
-        self.state
-            .lock()
-            .map_err(|_| io::Error::other("direct I/O state poisoned"))
+        self.state.lock().map_err(poisoned)
     }
 
     /// Writes `buf` at `offset`: whole blocks through the I/O thread, partial ones assembled.
@@ -245,7 +243,7 @@ impl Shared {
         let sender = self
             .jobs
             .lock()
-            .map_err(|_| io::Error::other("direct I/O state poisoned"))?
+            .map_err(poisoned)?
             .clone()
             .ok_or_else(|| io::Error::other("direct file already finished"))?;
         for (k, piece) in data.chunks(STAGE_BYTES).enumerate() {
@@ -315,18 +313,9 @@ impl Shared {
             }
             st.end
         };
-        let sender = self
-            .jobs
-            .lock()
-            .map_err(|_| io::Error::other("direct I/O state poisoned"))?
-            .take();
+        let sender = self.jobs.lock().map_err(poisoned)?.take();
         drop(sender);
-        let threads = std::mem::take(
-            &mut *self
-                .threads
-                .lock()
-                .map_err(|_| io::Error::other("direct I/O state poisoned"))?,
-        );
+        let threads = std::mem::take(&mut *self.threads.lock().map_err(poisoned)?);
         for t in threads {
             t.join()
                 .map_err(|_| io::Error::other("direct I/O thread panicked"))?;
@@ -501,6 +490,16 @@ mod tests {
         dir.join(format!("direct-{name}-{}", std::process::id()))
     }
 
+    /// A new, empty scratch file opened for direct writes.
+    fn fresh(name: &str) -> (std::path::PathBuf, DirectFile) {
+        let path = scratch(name);
+        File::create(&path).unwrap();
+        let f = DirectFile::open(&path)
+            .unwrap()
+            .expect("the build folder's filesystem takes O_DIRECT");
+        (path, f)
+    }
+
     fn pattern(n: usize, seed: u64) -> Vec<u8> {
         let mut x = seed | 1;
         (0..n)
@@ -517,11 +516,7 @@ mod tests {
     /// threads: the file equals the same writes applied to a byte vector.
     #[test]
     fn any_writes_land_as_in_memory() {
-        let path = scratch("any");
-        File::create(&path).unwrap();
-        let mut f = DirectFile::open(&path)
-            .unwrap()
-            .expect("the build folder's filesystem takes O_DIRECT");
+        let (path, mut f) = fresh("any");
         let mut model = Vec::new();
         let lens = [
             1024,
@@ -582,9 +577,7 @@ mod tests {
 
     #[test]
     fn a_short_file_keeps_its_exact_length() {
-        let path = scratch("short");
-        File::create(&path).unwrap();
-        let mut f = DirectFile::open(&path).unwrap().unwrap();
+        let (path, mut f) = fresh("short");
         f.write_all(b"tiny").unwrap();
         f.into_file().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"tiny");
@@ -595,9 +588,7 @@ mod tests {
     /// the error comes back from a later write or from `into_file`, never lost.
     #[test]
     fn background_write_errors_are_reported() {
-        let path = scratch("err");
-        File::create(&path).unwrap();
-        let f = DirectFile::open(&path).unwrap().unwrap();
+        let (path, f) = fresh("err");
         let sink = f.positional();
         // Crossing 2^63 bytes: beyond every filesystem's file size and `off_t`.
         let far = (1u64 << 63) - 2 * STAGE_BYTES as u64;
@@ -616,9 +607,7 @@ mod tests {
 
     #[test]
     fn into_file_refuses_while_a_positional_handle_lives() {
-        let path = scratch("live");
-        File::create(&path).unwrap();
-        let f = DirectFile::open(&path).unwrap().unwrap();
+        let (path, f) = fresh("live");
         let sink = f.positional();
         assert!(f.into_file().is_err());
         drop(sink);

@@ -186,20 +186,25 @@ impl PlainFrames {
             )));
         }
         let at = self.offset + i as u64 * self.frame_len as u64;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::FileExt;
-            self.file
-                .read_exact_at(dst, at)
-                .map_err(|e| Error::format(format!("reading frame {i}: {e}"), at))?;
-        }
-        #[cfg(not(unix))]
-        return Err(Error::Unsupported("positional reads need Unix".into()));
+        read_exact_at(&self.file, dst, at)
+            .map_err(|e| Error::format(format!("reading frame {i}: {e}"), at))?;
         if let Some(unit) = self.swap {
             swap_bytes(dst, unit);
         }
         Ok(())
     }
+}
+
+/// Fills `dst` from byte `at` of `file` without moving its cursor (Unix `pread`).
+#[cfg(unix)]
+fn read_exact_at(file: &File, dst: &mut [u8], at: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, dst, at)
+}
+
+/// Positional reads need Unix ([`Reader::plain_frames`] is `None` elsewhere).
+#[cfg(not(unix))]
+fn read_exact_at(_: &File, _: &mut [u8], _: u64) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
 }
 
 impl<R: Read + Seek> Reader<R> {

@@ -248,13 +248,15 @@ fn writer_output_is_deterministic_across_thread_counts() {
 #[test]
 fn every_zstd_frame_decodes_with_ruzstd() {
     let mut frames = 0;
+    // Streams of bitshuffled bytes with noise planes are several frames, one after another.
+    let mut multi = 0;
     for shuffle in SHUFFLES {
         for (ts, len, bs) in [
             (1, 1 << 20, None),
             (4, 500_000, Some(65_536)),
             (2, 3000, None),
         ] {
-            for kind in [1, 2, 4] {
+            for kind in [0, 1, 2, 4] {
                 let src = data(kind, len, 11);
                 for level in [1, 4, 9] {
                     let p = Params {
@@ -276,12 +278,18 @@ fn every_zstd_frame_decodes_with_ruzstd() {
                         let via_zrip = zrip::decompress(payload).unwrap();
                         assert!(via_zrip == out);
                         frames += 1;
+                        multi += usize::from(
+                            payload[4..]
+                                .windows(4)
+                                .any(|w| w == [0x28, 0xb5, 0x2f, 0xfd]),
+                        );
                     }
                 }
             }
         }
     }
     assert!(frames > 50, "{frames} frames");
+    assert!(multi >= 3, "{multi} streams of several frames");
 }
 
 #[test]

@@ -243,12 +243,16 @@ fn truncated_and_corrupt_files_are_errors() {
         let r = Reader::new(Cursor::new(file[..cut].to_vec()));
         assert!(r.is_err(), "file cut at {cut} opened");
     }
-    // Corrupt the first chunk's payload: opening works (index is fine), decoding fails with the frame.
+    // Corrupt the first chunk's stream, from its zstd magic number on (a chunk of one block:
+    // 16-byte header, one block start, one stream size): opening works (the index is fine),
+    // decoding fails with the frame. Corruption that misses the structure, e.g. inside a raw zstd
+    // block, could not be seen: neither Blosc nor c-blosc's zstd frames carry a checksum.
     let mut bad = file.clone();
     let nsymbt = 0;
     let first = 1024 + nsymbt;
     let last = bad.len() - 1;
-    for b in &mut bad[first + 40..last.min(first + 400)] {
+    assert_eq!(&bad[first + 24..first + 28], &[0x28, 0xb5, 0x2f, 0xfd]);
+    for b in &mut bad[first + 24..last.min(first + 400)] {
         *b ^= 0x5a;
     }
     let mut r = Reader::new(Cursor::new(bad)).unwrap();

@@ -22,7 +22,7 @@ use super::limits::{
 };
 use super::scratch::{KEEP_BYTES, Scratch, prefix, with_scratch};
 use super::{Params, Shuffle};
-use crate::codec::{self, Codec};
+use crate::codec::{self, Codec, Content};
 
 /// Largest typesize split into streams (c-blosc's `MAX_SPLITS`).
 const MAX_SPLITS: usize = 16;
@@ -308,20 +308,24 @@ fn encode_block(
     let bsize = block.len();
     let ts = plan.typesize;
     let Scratch { codecs, a, .. } = s;
-    // `planes`: the block became bit planes of multi-byte elements, which zstd searches densely.
-    let (filtered, planes): (&[u8], bool) = match plan.shuffle {
+    let (filtered, content): (&[u8], Content) = match plan.shuffle {
         Shuffle::Byte if ts > 1 && bsize / ts >= 2 => {
             let buf = prefix(a, bsize);
             mrcz_simd::shuffle(ts, block, buf);
-            (buf, false)
+            (buf, Content::Bytes)
         }
         // Version-2 rule: bitshuffle only whole blocks of a multiple of 8 elements.
         Shuffle::Bit if bsize / ts >= 8 && (bsize / ts).is_multiple_of(8) => {
             let buf = prefix(a, bsize);
             mrcz_simd::bitshuffle(ts, block, buf);
-            (buf, ts > 1)
+            let planes = if ts == 1 {
+                Content::BytePlanes
+            } else {
+                Content::WidePlanes
+            };
+            (buf, planes)
         }
-        _ => (block, false),
+        _ => (block, Content::Bytes),
     };
     let leftover = bsize < plan.blocksize;
     let nstreams = if plan.split && !leftover { ts } else { 1 };
@@ -333,7 +337,7 @@ fn encode_block(
         let coded = codec::encode(
             plan.codec,
             plan.level,
-            planes,
+            content,
             stream,
             out,
             neblock - 1,

@@ -19,6 +19,7 @@
 //! | blosclz | this crate's greedy encoder (one mode) |
 
 mod blosclz;
+mod literals;
 mod lz4;
 mod zlib;
 mod zstd;
@@ -163,25 +164,43 @@ mod tests {
     fn every_codec_respects_the_limit() {
         let mut ctx = Contexts::default();
         let src: Vec<u8> = (0..5000u32).map(|i| (i % 10) as u8).collect();
+        // Eight 4 KiB planes: noise of falling density, then zeros with a few bytes set, so
+        // literal-only and zrip frames alternate.
+        let mut x = 1u32;
+        let planes: Vec<u8> = (0..8 * 4096usize)
+            .map(|i| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                let r = (x >> 16) as u8;
+                match i / 4096 {
+                    0..3 => r & (0xff >> (3 * (i / 4096))),
+                    5 => r & 1,
+                    _ => u8::from(i % 1000 == 0),
+                }
+            })
+            .collect();
         let cases = [Codec::BloscLz, Codec::Lz4, Codec::Zlib, Codec::Zstd]
             .into_iter()
-            .map(|c| (c, false))
-            .chain([(Codec::Zstd, true)]);
-        for (codec, planes) in cases {
+            .map(|c| (c, Content::Bytes, &src))
+            .chain([
+                (Codec::Zstd, Content::WidePlanes, &src),
+                (Codec::Zstd, Content::BytePlanes, &src),
+                (Codec::Zstd, Content::BytePlanes, &planes),
+            ]);
+        for (codec, content, src) in cases {
             for level in [1, 5, 9] {
                 let mut out = vec![9u8];
                 let encode = |src: &[u8], out: &mut Vec<u8>, limit, ctx: &mut Contexts| {
-                    encode(codec, level, planes, src, out, limit, ctx)
+                    encode(codec, level, content, src, out, limit, ctx)
                 };
-                assert!(encode(&src, &mut out, usize::MAX, &mut ctx).unwrap());
+                assert!(encode(src, &mut out, usize::MAX, &mut ctx).unwrap());
                 let n = out.len() - 1;
                 let mut dst = vec![0u8; src.len()];
                 decode(codec, &out[1..], &mut dst, &mut ctx).unwrap();
-                assert_eq!(dst, src, "{codec}");
+                assert_eq!(dst, *src, "{codec} {content:?}");
                 // One byte too few: refused, and `out` untouched.
                 for limit in [0, 1, n - 1] {
                     let mut out = vec![9u8];
-                    assert!(!encode(&src, &mut out, limit, &mut ctx).unwrap());
+                    assert!(!encode(src, &mut out, limit, &mut ctx).unwrap());
                     assert_eq!(out, [9u8], "{codec} limit {limit}");
                 }
                 // Decoding into a buffer of the wrong size fails.
@@ -219,6 +238,7 @@ pub(crate) struct Contexts {
     zlib_decoder: Option<Box<miniz_oxide::inflate::core::DecompressorOxide>>,
     zlib_encoder: Option<Box<miniz_oxide::deflate::core::CompressorOxide>>,
     blosclz_table: Vec<u32>,
+    literals: literals::Scratch,
     /// Codec output before it is copied where it belongs.
     tmp: Vec<u8>,
 }
@@ -259,15 +279,27 @@ pub(crate) fn zstd_level(clevel: u8) -> i32 {
     i32::from(clevel.clamp(1, 4))
 }
 
+/// What a stream holds, as far as an encoder can use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Content {
+    /// Bytes with no known layout.
+    Bytes,
+    /// The 8 bit planes of 1-byte elements (bitshuffled, typesize 1), one after another: zstd
+    /// Huffman-codes the planes that are noise (see [`zstd::compress_byte_planes`]).
+    BytePlanes,
+    /// Bit planes of multi-byte elements (bitshuffled, typesize ≥ 2): zstd searches them more
+    /// densely (see [`zstd::compress_planes`]).
+    WidePlanes,
+}
+
 /// Encodes `src` with `codec` at Blosc level `level` (1..=9) and appends the stream to `out` if
 /// it is at most `limit` bytes long; returns whether it did (`out` is unchanged otherwise).
-/// `planes` says `src` holds bit planes of multi-byte elements (bitshuffled, typesize ≥ 2), which
-/// zstd then searches more densely (see [`zstd::compress_planes`]).
+/// `content` says what `src` holds.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn encode(
     codec: Codec,
     level: u8,
-    planes: bool,
+    content: Content,
     src: &[u8],
     out: &mut Vec<u8>,
     limit: usize,
@@ -288,10 +320,16 @@ pub(crate) fn encode(
             let state = ctx.zlib_encoder.get_or_insert_with(Default::default);
             zlib::compress(src, level.clamp(1, 9), out, limit, state, &mut ctx.tmp)
         }
-        Codec::Zstd if planes => zstd::compress_planes(src, out, limit, zstd_level(level)),
+        Codec::Zstd if content == Content::WidePlanes => {
+            zstd::compress_planes(src, out, limit, zstd_level(level))
+        }
         Codec::Zstd => {
             let enc = zstd::context(&mut ctx.zstd_encoder, zstd_level(level))?;
-            zstd::compress(src, out, limit, enc, &mut ctx.tmp)
+            if content == Content::BytePlanes {
+                zstd::compress_byte_planes(src, out, limit, enc, &mut ctx.tmp, &mut ctx.literals)
+            } else {
+                zstd::compress(src, out, limit, enc, &mut ctx.tmp)
+            }
         }
         Codec::Snappy => Err(CodecError::new("codec snappy is not supported")),
     }

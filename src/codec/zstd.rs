@@ -4,6 +4,7 @@ use zrip::encode::strategy::{self, Strategy};
 use zrip::{CompressContext, CompressError, DecompressContext};
 
 use super::CodecError;
+use super::literals;
 
 /// Decodes one zstd frame into `dst`, which must be filled exactly.
 ///
@@ -67,6 +68,44 @@ pub(crate) fn compress(
         Err(CompressError::OutputTooSmall) => Ok(false),
         Err(e) => Err(CodecError::new(format!("zstd: {e}"))),
     }
+}
+
+/// Like [`compress`], for the 8 bit planes of bitshuffled 1-byte elements (`src` is plane 0,
+/// then plane 1, ...): each run of noise planes ([`literals::is_noise`]) becomes one frame of
+/// Huffman-coded literals, each run of other planes one zrip frame, and the stream is these
+/// frames one after another. Without a noise plane this is one zrip frame, as from [`compress`].
+pub(crate) fn compress_byte_planes(
+    src: &[u8],
+    out: &mut Vec<u8>,
+    limit: usize,
+    ctx: &mut CompressContext,
+    tmp: &mut Vec<u8>,
+    scratch: &mut literals::Scratch,
+) -> Result<bool, CodecError> {
+    let n = src.len() / 8;
+    let noise: [bool; 8] = std::array::from_fn(|k| literals::is_noise(&src[k * n..(k + 1) * n]));
+    if !src.len().is_multiple_of(8) || !noise.contains(&true) {
+        return compress(src, out, limit, ctx, tmp);
+    }
+    let start = out.len();
+    let mut k = 0;
+    while k < 8 {
+        let run = noise[k..].iter().take_while(|&&x| x == noise[k]).count();
+        let span = &src[k * n..(k + run) * n];
+        let room = limit.saturating_sub(out.len() - start);
+        let fits = if noise[k] {
+            literals::write_frame(span.chunks(n), out, scratch);
+            out.len() - start <= limit
+        } else {
+            compress(span, out, room, ctx, tmp)?
+        };
+        if !fits {
+            out.truncate(start);
+            return Ok(false);
+        }
+        k += run;
+    }
+    Ok(true)
 }
 
 /// Search strength for bit planes of multi-byte elements (zrip's level 1 uses 4: its step grows

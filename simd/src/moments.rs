@@ -52,6 +52,13 @@ const BLOCK: usize = 1 << 16;
 /// The moments of `bytes` read as `i8` values.
 pub fn i8_moments(bytes: &[u8]) -> I8Moments {
     let level = Level::new();
+    #[cfg(target_arch = "x86_64")]
+    if let Some(s) = level.as_avx512() {
+        return s.vectorize(
+            #[inline(always)]
+            || moments_blocks(bytes),
+        );
+    }
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     if let Some(s) = level.as_avx2() {
         return s.vectorize(

@@ -149,6 +149,7 @@ fn a_file_growing_while_read_never_shows_a_partial_frame() {
     }
     writer.join().unwrap();
     assert!(opens >= 1);
+    std::fs::remove_file(&path).unwrap();
 }
 
 #[test]

@@ -21,7 +21,7 @@
 
 use zrip_core::huffman::encode::{HuffmanEncodeTable, byte_histogram};
 
-/// Bytes of each plane [`is_noise`] looks at.
+/// Bytes of each plane [`classify`] looks at.
 const SAMPLE: usize = 16 * 1024;
 
 /// Planes shorter than this are left to zrip (the Huffman table would not pay for itself).
@@ -36,31 +36,49 @@ const MAGIC: u32 = 0xFD2F_B528;
 /// Reusable buffers for the Huffman coder.
 #[derive(Default)]
 pub(crate) struct Scratch {
-    streams: Vec<u8>,
     stream: Vec<u8>,
 }
 
-/// Whether `plane` looks like independent noise worth Huffman-coding on its own.
+/// What a bit plane holds, judged by [`classify`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Plane {
+    /// Runs or repeats worth matching, or too short to judge: left to zrip.
+    Matchable,
+    /// Independent noise that Huffman codes can shrink.
+    Noise,
+    /// Independent noise with so nearly half its bits set (at least 7.875 bits of entropy per
+    /// byte) that Huffman codes cannot save the 1/64 a compressed block must: stored raw without
+    /// counting its bytes.
+    Random,
+}
+
+/// Judges `plane` from its first [`SAMPLE`] bytes.
 ///
-/// From the first [`SAMPLE`] bytes: the density `q` of set bits gives the entropy of a byte of
-/// 8 independent bits, `8 h(q)`, which must reach 1 bit (below that, runs of zero bytes are worth
+/// The density `q` of set bits gives the entropy of a byte of 8 independent bits, `8 h(q)`,
+/// which must reach 1 bit for [`Plane::Noise`] (below that, runs of zero bytes are worth
 /// matching and zrip does better). The share of bytes equal to the byte before must also be no
 /// more than independent bits would give, `(q² + (1-q)²)⁸`, plus 0.02: images with structure
 /// (masks, gradients, repeated patterns) repeat bytes far more often, and keep zrip's matches.
-pub(crate) fn is_noise(plane: &[u8]) -> bool {
+pub(crate) fn classify(plane: &[u8]) -> Plane {
     if plane.len() < MIN_PLANE {
-        return false;
+        return Plane::Matchable;
     }
     let sample = &plane[..plane.len().min(SAMPLE)];
     let (ones, repeats) = bits_and_repeats(sample);
     let q = ones as f64 / (8 * sample.len()) as f64;
     if q <= 0.0 || q >= 1.0 {
-        return false;
+        return Plane::Matchable;
     }
     let entropy = -8.0 * (q * q.log2() + (1.0 - q) * (1.0 - q).log2());
     let expected = (q * q + (1.0 - q) * (1.0 - q)).powi(8);
     let repeat_rate = repeats as f64 / (sample.len() - 1) as f64;
-    entropy >= 1.0 && repeat_rate <= expected + 0.02
+    if entropy < 1.0 || repeat_rate > expected + 0.02 {
+        Plane::Matchable
+    } else if entropy >= 8.0 - 8.0 / 64.0 {
+        Plane::Random
+    } else {
+        Plane::Noise
+    }
 }
 
 /// Set bits in `s`, and how many bytes of `s` equal the byte before them.
@@ -90,25 +108,33 @@ fn bits_and_repeats(s: &[u8]) -> (u64, u64) {
     (ones, compared - differ.min(compared))
 }
 
-/// Appends one zstd frame holding `planes` (each a run of bytes) as literal-only or raw blocks.
+/// Appends one zstd frame holding `planes` (runs of bytes, each with its [`Plane`] class) as
+/// literal-only blocks, or raw blocks for [`Plane::Random`] ones.
 pub(crate) fn write_frame<'a>(
-    planes: impl Iterator<Item = &'a [u8]> + Clone,
+    planes: impl Iterator<Item = (&'a [u8], Plane)> + Clone,
     out: &mut Vec<u8>,
     s: &mut Scratch,
 ) {
-    let size: usize = planes.clone().map(<[u8]>::len).sum();
+    let size: usize = planes.clone().map(|(p, _)| p.len()).sum();
     out.extend_from_slice(&MAGIC.to_le_bytes());
     // Frame header descriptor: content size in 8 bytes (flag 3), single segment, no checksum,
     // no dictionary. The window is then the content size.
     out.push(0b1110_0000);
     out.extend_from_slice(&(size as u64).to_le_bytes());
-    let mut blocks = planes.flat_map(|p| p.chunks(MAX_BLOCK)).peekable();
+    let mut blocks = planes
+        .flat_map(|(p, class)| p.chunks(MAX_BLOCK).map(move |b| (b, class)))
+        .peekable();
     if blocks.peek().is_none() {
         // An empty frame still needs one (empty, last) block.
         block_header(out, true, BlockType::Raw, 0);
     }
-    while let Some(block) = blocks.next() {
-        write_block(block, blocks.peek().is_none(), out, s);
+    while let Some((block, class)) = blocks.next() {
+        let last = blocks.peek().is_none();
+        if class == Plane::Random {
+            raw_block(block, last, out);
+        } else {
+            write_block(block, last, out, s);
+        }
     }
 }
 
@@ -129,36 +155,58 @@ fn block_header(out: &mut Vec<u8>, last: bool, ty: BlockType, size: usize) {
 /// sequences, or raw when that does not save 1/64 of it.
 fn write_block(data: &[u8], last: bool, out: &mut Vec<u8>, s: &mut Scratch) {
     let hist = byte_histogram(data);
-    let table = HuffmanEncodeTable::from_histogram(&hist);
-    let worth = table.as_ref().is_some_and(|t| {
-        let bits = t.estimate_bits(&hist).unwrap_or(u64::MAX);
-        let estimate = bits.div_ceil(8) as usize + t.weights_description().len() + 6 + 5 + 1;
-        data.len() >= 6 && estimate < data.len() - data.len() / 64
-    });
-    match table {
-        Some(t) if worth => {
-            t.encode_4_streams_into(data, &mut s.streams, &mut s.stream);
-            let tree = t.weights_description();
-            let compressed = tree.len() + s.streams.len();
-            let header = literals_header(data.len(), compressed);
-            // Block: literals section header, tree, jump table and streams, then the sequences
-            // section, whose single 0 byte says there are none.
-            block_header(
-                out,
-                last,
-                BlockType::Compressed,
-                header.len() + compressed + 1,
-            );
-            out.extend_from_slice(&header);
-            out.extend_from_slice(tree);
-            out.extend_from_slice(&s.streams);
-            out.push(0);
-        }
-        _ => {
-            block_header(out, last, BlockType::Raw, data.len());
-            out.extend_from_slice(data);
+    let Some(table) = HuffmanEncodeTable::from_histogram(&hist) else {
+        return raw_block(data, last, out);
+    };
+    let bits = table.estimate_bits(&hist).unwrap_or(u64::MAX);
+    let tree = table.weights_description();
+    let estimate = bits.div_ceil(8) as usize + tree.len() + 6 + 5 + 1;
+    // (Below 64 bytes the fourth stream could be empty; such blocks are not worth a table.)
+    if data.len() < 64 || estimate >= data.len() - data.len() / 64 {
+        return raw_block(data, last, out);
+    }
+    // Block header and literals section header (sizes filled in below), the tree, the jump
+    // table (sizes of the first 3 streams), the 4 streams of (len + 3) / 4 bytes each but the
+    // last, then the sequences section, whose single 0 byte says there are none.
+    let at = out.len();
+    out.extend_from_slice(&[0; 3 + 5]);
+    let lit = out.len();
+    out.extend_from_slice(tree);
+    let jump = out.len();
+    out.extend_from_slice(&[0; 6]);
+    let seg = data.len().div_ceil(4);
+    for k in 0..4 {
+        let segment = &data[k * seg..((k + 1) * seg).min(data.len())];
+        table.encode_single_stream_into(segment, &mut s.stream);
+        out.extend_from_slice(&s.stream);
+        if k < 3 {
+            let n = (s.stream.len() as u16).to_le_bytes();
+            out[jump + 2 * k..jump + 2 * k + 2].copy_from_slice(&n);
         }
     }
+    out.push(0);
+    let compressed = out.len() - 1 - lit;
+    let header = literals_header(data.len(), compressed);
+    if header.len() < 5 {
+        // 5 bytes were kept for the header; a shorter size format moves the section back.
+        out.copy_within(lit.., at + 3 + header.len());
+        out.truncate(out.len() - (5 - header.len()));
+    }
+    out[at + 3..at + 3 + header.len()].copy_from_slice(&header);
+    let mut head = Vec::with_capacity(3);
+    block_header(
+        &mut head,
+        last,
+        BlockType::Compressed,
+        header.len() + compressed + 1,
+    );
+    out[at..at + 3].copy_from_slice(&head);
+}
+
+/// Appends `data` (at most [`MAX_BLOCK`] bytes) as a raw block.
+fn raw_block(data: &[u8], last: bool, out: &mut Vec<u8>) {
+    block_header(out, last, BlockType::Raw, data.len());
+    out.extend_from_slice(data);
 }
 
 /// The header of a compressed literals section with 4 streams (RFC 8878, 3.1.1.3.1.1), in the
@@ -201,18 +249,20 @@ mod tests {
 
     #[test]
     fn noise_planes_are_told_from_sparse_and_structured_ones() {
-        assert!(is_noise(&noise(128 << 10, 0.43, 1)));
-        assert!(is_noise(&noise(128 << 10, 0.02, 2)));
+        assert_eq!(classify(&noise(128 << 10, 0.38, 1)), Plane::Noise);
+        assert_eq!(classify(&noise(128 << 10, 0.02, 2)), Plane::Noise);
+        // Bit 0 at 1 count/pixel: 7.89 bits a byte.
+        assert_eq!(classify(&noise(128 << 10, 0.43, 11)), Plane::Random);
         // Too few set bits: runs of zero bytes are worth matching.
-        assert!(!is_noise(&noise(128 << 10, 0.01, 3)));
-        assert!(!is_noise(&vec![0; 128 << 10]));
+        assert_eq!(classify(&noise(128 << 10, 0.01, 3)), Plane::Matchable);
+        assert_eq!(classify(&vec![0; 128 << 10]), Plane::Matchable);
         // Half the bits set, but in runs of whole bytes (a mask's plane).
         let mask: Vec<u8> = (0..128 << 10)
             .map(|i| if (i / 300) % 2 == 0 { 0 } else { 0xff })
             .collect();
-        assert!(!is_noise(&mask));
+        assert_eq!(classify(&mask), Plane::Matchable);
         // Too short to be worth a table.
-        assert!(!is_noise(&noise(MIN_PLANE - 8, 0.4, 4)));
+        assert_eq!(classify(&noise(MIN_PLANE - 8, 0.4, 4)), Plane::Matchable);
     }
 
     #[test]
@@ -228,8 +278,8 @@ mod tests {
 
     #[test]
     fn frames_decode_to_their_planes() {
-        // Noise of every density, a plane longer than a zstd block, a constant plane, tiny
-        // planes (size formats 1 and 2) and an empty one.
+        // Noise of every density, a plane longer than a zstd block, a constant plane, planes
+        // small enough for literals size formats 1 and 2, the smallest coded, tiny and empty ones.
         let planes = [
             noise(128 << 10, 0.43, 5),
             noise(128 << 10, 0.25, 6),
@@ -237,37 +287,38 @@ mod tests {
             vec![9; 5000],
             noise(700, 0.3, 8),
             noise(12_000, 0.3, 9),
+            noise(64, 0.1, 12),
+            noise(67, 0.1, 13),
             noise(6, 0.3, 10),
             Vec::new(),
         ];
-        for p in &planes {
+        let frame = |planes: &[Vec<u8>], class| {
             let mut out = Vec::new();
-            write_frame(
-                [p.as_slice()].into_iter(),
-                &mut out,
-                &mut Scratch::default(),
-            );
-            assert_eq!(decode(&out, p.len()), *p, "plane of {} bytes", p.len());
+            let it = planes.iter().map(|p| (p.as_slice(), class));
+            write_frame(it, &mut out, &mut Scratch::default());
+            out
+        };
+        for class in [Plane::Noise, Plane::Random] {
+            for p in &planes {
+                let out = frame(std::slice::from_ref(p), class);
+                assert_eq!(decode(&out, p.len()), *p, "{class:?}, {} bytes", p.len());
+            }
+            let all = planes.concat();
+            let out = frame(&planes, class);
+            assert_eq!(decode(&out, all.len()), all);
+            // An independent decoder agrees, across several frames.
+            let two = [out.clone(), out].concat();
+            let mut back = vec![0u8; 2 * all.len()];
+            let n = ruzstd::decoding::FrameDecoder::new()
+                .decode_all(&two, &mut back)
+                .expect("ruzstd decodes the frames");
+            assert_eq!(n, back.len());
+            assert!(back[..all.len()] == all && back[all.len()..] == all);
         }
-        let mut out = Vec::new();
-        write_frame(
-            planes.iter().map(Vec::as_slice),
-            &mut out,
-            &mut Scratch::default(),
-        );
-        let all = planes.concat();
-        assert_eq!(decode(&out, all.len()), all);
-        // Noisy planes shrink: 0.25 density is about 6.5 bits a byte.
-        let mut one = Vec::new();
-        write_frame(
-            [planes[1].as_slice()].into_iter(),
-            &mut one,
-            &mut Scratch::default(),
-        );
-        assert!(
-            one.len() < planes[1].len() * 83 / 100,
-            "{} bytes",
-            one.len()
-        );
+        // Noisy planes shrink: 0.25 density is about 6.5 bits a byte. Random ones are raw.
+        let p = std::slice::from_ref(&planes[1]);
+        let len = planes[1].len();
+        assert!(frame(p, Plane::Noise).len() < len * 83 / 100);
+        assert_eq!(frame(p, Plane::Random).len(), len + 4 + 1 + 8 + 3);
     }
 }

@@ -71,9 +71,10 @@ pub(crate) fn compress(
 }
 
 /// Like [`compress`], for the 8 bit planes of bitshuffled 1-byte elements (`src` is plane 0,
-/// then plane 1, ...): each run of noise planes ([`literals::is_noise`]) becomes one frame of
-/// Huffman-coded literals, each run of other planes one zrip frame, and the stream is these
-/// frames one after another. Without a noise plane this is one zrip frame, as from [`compress`].
+/// then plane 1, ...): each run of noise planes ([`literals::classify`]) becomes one frame of
+/// Huffman-coded literals and raw blocks, each run of other planes one zrip frame, and the stream
+/// is these frames one after another. Without a noise plane this is one zrip frame, as from
+/// [`compress`].
 pub(crate) fn compress_byte_planes(
     src: &[u8],
     out: &mut Vec<u8>,
@@ -82,22 +83,24 @@ pub(crate) fn compress_byte_planes(
     tmp: &mut Vec<u8>,
     scratch: &mut literals::Scratch,
 ) -> Result<bool, CodecError> {
+    use literals::Plane;
     let n = src.len() / 8;
-    let noise: [bool; 8] = std::array::from_fn(|k| literals::is_noise(&src[k * n..(k + 1) * n]));
-    if !src.len().is_multiple_of(8) || !noise.contains(&true) {
+    let plane = |k: usize| &src[k * n..(k + 1) * n];
+    let class: [Plane; 8] = std::array::from_fn(|k| literals::classify(plane(k)));
+    let literal = |k: usize| class[k] != Plane::Matchable;
+    if !src.len().is_multiple_of(8) || !(0..8).any(literal) {
         return compress(src, out, limit, ctx, tmp);
     }
     let start = out.len();
     let mut k = 0;
     while k < 8 {
-        let run = noise[k..].iter().take_while(|&&x| x == noise[k]).count();
-        let span = &src[k * n..(k + run) * n];
+        let run = (k..8).take_while(|&j| literal(j) == literal(k)).count();
         let room = limit.saturating_sub(out.len() - start);
-        let fits = if noise[k] {
-            literals::write_frame(span.chunks(n), out, scratch);
+        let fits = if literal(k) {
+            literals::write_frame((k..k + run).map(|j| (plane(j), class[j])), out, scratch);
             out.len() - start <= limit
         } else {
-            compress(span, out, room, ctx, tmp)?
+            compress(&src[k * n..(k + run) * n], out, room, ctx, tmp)?
         };
         if !fits {
             out.truncate(start);

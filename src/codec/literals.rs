@@ -126,7 +126,7 @@ pub(crate) fn write_frame<'a>(
         .peekable();
     if blocks.peek().is_none() {
         // An empty frame still needs one (empty, last) block.
-        block_header(out, true, BlockType::Raw, 0);
+        out.extend_from_slice(&block_header(true, BlockType::Raw, 0));
     }
     while let Some((block, class)) = blocks.next() {
         let last = blocks.peek().is_none();
@@ -145,10 +145,11 @@ enum BlockType {
     Compressed = 2,
 }
 
-/// Appends a 3-byte block header.
-fn block_header(out: &mut Vec<u8>, last: bool, ty: BlockType, size: usize) {
+/// A 3-byte block header.
+fn block_header(last: bool, ty: BlockType, size: usize) -> [u8; 3] {
     let v = u32::from(last) | (ty as u32) << 1 | (size as u32) << 3;
-    out.extend_from_slice(&v.to_le_bytes()[..3]);
+    let [a, b, c, _] = v.to_le_bytes();
+    [a, b, c]
 }
 
 /// Appends `data` (at most [`MAX_BLOCK`] bytes) as one block: Huffman-coded literals and no
@@ -193,19 +194,13 @@ fn write_block(data: &[u8], last: bool, out: &mut Vec<u8>, s: &mut Scratch) {
         out.truncate(out.len() - (5 - header.len()));
     }
     out[at + 3..at + 3 + header.len()].copy_from_slice(&header);
-    let mut head = Vec::with_capacity(3);
-    block_header(
-        &mut head,
-        last,
-        BlockType::Compressed,
-        header.len() + compressed + 1,
-    );
-    out[at..at + 3].copy_from_slice(&head);
+    let size = header.len() + compressed + 1;
+    out[at..at + 3].copy_from_slice(&block_header(last, BlockType::Compressed, size));
 }
 
 /// Appends `data` (at most [`MAX_BLOCK`] bytes) as a raw block.
 fn raw_block(data: &[u8], last: bool, out: &mut Vec<u8>) {
-    block_header(out, last, BlockType::Raw, data.len());
+    out.extend_from_slice(&block_header(last, BlockType::Raw, data.len()));
     out.extend_from_slice(data);
 }
 

@@ -28,9 +28,9 @@
 //! [`SCRATCH`] for why that matters). The inverse runs everything backwards with `zip_low` /
 //! `zip_high`, which undo an unzip pair.
 //!
-//! Per vector that is `t + 3` permutes and 3 delta-swap stages (5 instructions per pair of
-//! vectors), with whole-vector loads and stores. The 16-byte-lane engine of `bytebit` needed 4
-//! interleave stages on AVX-512 (which the code generator splits into 256-bit halves), 16-byte
+//! Per vector that is `t + 3` permutes and 3 delta-swap stages (4 instructions per pair of
+//! vectors: two shifts and two `vpternlog` bit selects), with whole-vector loads and stores. The
+//! 16-byte-lane engine of `bytebit` needed 4 interleave stages on AVX-512 (which the code generator splits into 256-bit halves), 16-byte
 //! gathers on load, and for typesizes above 1 groups of 16 vectors through a scratch.
 //!
 //! Typesize 1 is the second pass alone, on the source ([`fwd_plane`], [`inv_plane`]). The kernels
@@ -43,6 +43,8 @@
 //! | forward, this module | 50 | 36 | 35 | 31 |
 //! | inverse, `bytebit` + byte-plane tiles (before) | 43 | 16 | 16 | 15 |
 //! | inverse, this module | 55 | 39 | 38 | 35 |
+//! | forward, bit stages as two bit selects | 53-54 | 37-38 | 37 | 30 |
+//! | inverse, bit stages as two bit selects | 57-58 | 41 | 39-40 | 36 |
 
 use fearless_simd::{Bytes, Level, Simd, SimdBase, u8x64, u16x32};
 
@@ -92,15 +94,23 @@ fn zip_stage<S: Simd, const N: usize>(simd: S, x: &mut [u8x64<S>; N], p: usize) 
 fn bit_stage<S: Simd>(simd: S, x: &mut [u8x64<S>; 8], p: usize, q: usize) {
     let bit = 1 << p;
     let s = 1u32 << q;
+    // Written as two bit selects (one `vpternlog` each) rather than the textbook
+    // xor-and-xor-shift-xor: `v` takes `u >> s` where the mask is set, `u` takes `v << s`
+    // where the shifted mask is set. 16-bit shifts leak bits across bytes only where the
+    // masks are clear.
     let m = simd.splat_u8x64(MASK[q]);
+    let not_m = simd.splat_u8x64(!MASK[q]);
+    let ms = simd.splat_u8x64(MASK[q] << s);
+    let not_ms = simd.splat_u8x64(!(MASK[q] << s));
+    let pick =
+        |mask, not_mask, a, b| simd.or_u8x64(simd.and_u8x64(a, mask), simd.and_u8x64(b, not_mask));
     for a in 0..8 {
         if a & bit == 0 {
             let (u, v) = (x[a], x[a | bit]);
-            let sh = simd.shr_u16x32(u16x32::from_bytes(u), s).to_bytes();
-            let t = simd.and_u8x64(simd.xor_u8x64(sh, v), m);
-            x[a | bit] = simd.xor_u8x64(v, t);
-            let tl = simd.shl_u16x32(u16x32::from_bytes(t), s).to_bytes();
-            x[a] = simd.xor_u8x64(u, tl);
+            let u_down = simd.shr_u16x32(u16x32::from_bytes(u), s).to_bytes();
+            let v_up = simd.shl_u16x32(u16x32::from_bytes(v), s).to_bytes();
+            x[a | bit] = pick(m, not_m, u_down, v);
+            x[a] = pick(ms, not_ms, v_up, u);
         }
     }
 }

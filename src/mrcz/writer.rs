@@ -118,43 +118,132 @@ pub struct Summary {
 
 /// A compressed (or byte-swapped) frame coming back from the pool.
 struct Done {
-    input: Vec<u8>,
+    input: FrameBuf,
     output: Vec<u8>,
     stats: Stats,
     /// The job already wrote the frame at its offset (plain output through a [`PositionalSink`]).
     written: bool,
 }
 
+/// Page size that frame buffers are placed against (the alignment direct I/O needs).
+const PAGE: usize = crate::mrcz::direct::ALIGN;
+
+/// One frame's bytes inside a slightly larger allocation.
+///
+/// Frames from the [`BufferPool`] start `phase` bytes past a [`PAGE`] boundary in memory, where
+/// `phase` is where the frames start within a page of the file. A plain frame written at its
+/// offset then has its whole pages at page-aligned addresses, and [`DirectFile`] writes them
+/// straight from here instead of copying them into its staging buffers first (a saving of one
+/// memory copy of the whole movie when decompressing).
+///
+/// [`DirectFile`]: crate::mrcz::direct::DirectFile
+#[derive(Default)]
+struct FrameBuf {
+    raw: Vec<u8>,
+    start: usize,
+    len: usize,
+}
+
+impl FrameBuf {
+    /// Wraps a caller's buffer as it is.
+    fn from_vec(raw: Vec<u8>) -> Self {
+        let len = raw.len();
+        FrameBuf { raw, start: 0, len }
+    }
+
+    /// A zeroed buffer of `len` bytes starting `phase` bytes past a page boundary.
+    fn placed(len: usize, phase: usize) -> Self {
+        // Zeroed by the allocator (fresh pages), not by a pass over the buffer.
+        let raw = vec![0u8; len + PAGE];
+        let start = (phase + PAGE - raw.as_ptr() as usize % PAGE) % PAGE;
+        FrameBuf { raw, start, len }
+    }
+
+    /// Makes this `len` bytes long, keeping its placement (contents unspecified).
+    fn resize(&mut self, len: usize) {
+        if self.start + len > self.raw.len() {
+            // Growing would move the allocation: place a new one the same way.
+            let phase = (self.raw.as_ptr() as usize + self.start) % PAGE;
+            *self = FrameBuf::placed(len, phase);
+        }
+        self.len = len;
+    }
+
+    /// The bytes as a `Vec` (moved down to the allocation's start if placed).
+    fn into_vec(self) -> Vec<u8> {
+        let FrameBuf {
+            mut raw,
+            start,
+            len,
+        } = self;
+        raw.truncate(start + len);
+        raw.drain(..start);
+        raw
+    }
+}
+
+impl std::ops::Deref for FrameBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.raw[self.start..self.start + self.len]
+    }
+}
+
+impl std::ops::DerefMut for FrameBuf {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.raw[self.start..self.start + self.len]
+    }
+}
+
 /// Frame buffers not in use, shared by the writer and its jobs, keeping at most `keep`.
 #[derive(Clone)]
 struct BufferPool {
-    spare: Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+    spare: Arc<std::sync::Mutex<Vec<FrameBuf>>>,
     keep: usize,
+    /// Where new buffers start within a page (see [`FrameBuf`]).
+    phase: usize,
 }
 
 impl BufferPool {
-    fn new(keep: usize) -> Self {
+    fn new(keep: usize, phase: usize) -> Self {
         BufferPool {
             spare: Arc::default(),
             keep,
+            phase: phase % PAGE,
         }
     }
 
     /// A buffer of `len` bytes (contents unspecified): a kept one, or a new one.
-    fn take(&self, len: usize) -> Vec<u8> {
+    fn take(&self, len: usize) -> FrameBuf {
         match self.spare.lock().ok().and_then(|mut s| s.pop()) {
+            Some(mut buf) => {
+                buf.resize(len);
+                buf
+            }
+            None => FrameBuf::placed(len, self.phase),
+        }
+    }
+
+    /// A buffer of `len` bytes as a plain `Vec` (for callers that fill frames themselves): a
+    /// kept one that is not placed, or a new one.
+    fn take_vec(&self, len: usize) -> Vec<u8> {
+        let kept = self
+            .spare
+            .lock()
+            .ok()
+            .and_then(|mut s| s.pop_if(|b| b.start == 0).map(FrameBuf::into_vec));
+        match kept {
             Some(mut buf) => {
                 buf.resize(len, 0);
                 buf
             }
-            // Zeroed by the allocator (fresh pages), not by a pass over the buffer.
             None => vec![0; len],
         }
     }
 
     /// Keeps `buf` for reuse (unless empty or enough are kept).
-    fn give(&self, buf: Vec<u8>) {
-        if buf.capacity() == 0 {
+    fn give(&self, buf: FrameBuf) {
+        if buf.raw.capacity() == 0 {
             return;
         }
         if let Ok(mut s) = self.spare.lock()
@@ -241,9 +330,10 @@ impl<W: Write + Seek> Writer<W> {
             0 => rayon::current_num_threads().max(1),
             n => n,
         };
+        let data_offset = header.data_offset();
         Ok(Writer {
             dst,
-            data_offset: header.data_offset(),
+            data_offset,
             header,
             frame_len,
             params,
@@ -251,7 +341,7 @@ impl<W: Write + Seek> Writer<W> {
             swap: (options.endian != Endian::native()).then(|| mode.swap_unit()),
             in_flight,
             pending: VecDeque::new(),
-            spare_in: BufferPool::new(in_flight + 1),
+            spare_in: BufferPool::new(in_flight + 1, (data_offset % PAGE as u64) as usize),
             spare_out: Vec::new(),
             submitted: 0,
             written: 0,
@@ -277,12 +367,12 @@ impl<W: Write + Seek> Writer<W> {
     /// so a read-fill-write loop allocates only a window's worth of frames. Its contents are
     /// unspecified.
     pub fn frame_buffer(&mut self) -> Vec<u8> {
-        self.spare_in.take(self.frame_len)
+        self.spare_in.take_vec(self.frame_len)
     }
 
     /// Adds one frame of pixels in the machine's byte order (`frame_len` bytes).
     pub fn write_frame(&mut self, frame: &[u8]) -> Result<()> {
-        let mut buf = self.spare_in.take(0);
+        let mut buf = self.spare_in.take_vec(0);
         buf.extend_from_slice(frame);
         self.write_frame_vec(buf)
     }
@@ -328,7 +418,7 @@ impl<W: Write + Seek> Writer<W> {
                 self.header.mode.name()
             )));
         }
-        self.submit(Some(frame), |_| Ok(()))
+        self.submit(Some(FrameBuf::from_vec(frame)), |_| Ok(()))
     }
 
     /// Submits the next frame as a job that first fills the frame's buffer (exactly
@@ -351,7 +441,7 @@ impl<W: Write + Seek> Writer<W> {
     }
 
     /// Queues one frame's job: `frame`, or a pool buffer filled by `fill` when the job starts.
-    fn submit<F>(&mut self, frame: Option<Vec<u8>>, fill: F) -> Result<()>
+    fn submit<F>(&mut self, frame: Option<FrameBuf>, fill: F) -> Result<()>
     where
         F: FnOnce(&mut [u8]) -> Result<()> + Send + 'static,
     {
@@ -432,9 +522,9 @@ impl<W: Write + Seek> Writer<W> {
             }
         };
         let (bytes, packed) = if self.params.is_some() {
-            (&done.output, done.output.len())
+            (&done.output[..], done.output.len())
         } else {
-            (&done.input, self.frame_len)
+            (&done.input[..], self.frame_len)
         };
         if !done.written
             && let Err(e) = self.dst.write_all(bytes)
@@ -491,7 +581,7 @@ impl<W: Write + Seek> Writer<W> {
 
 /// Measures, byte-swaps if needed, and compresses one frame (runs on the thread pool).
 fn encode_frame(
-    mut input: Vec<u8>,
+    mut input: FrameBuf,
     mut output: Vec<u8>,
     mode: Mode,
     swap: Option<usize>,
@@ -710,5 +800,35 @@ impl Drop for FileWriter {
         // has been renamed away and this is a harmless no-op.
         self.inner = None;
         let _ = fs::remove_file(&self.tmp);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BufferPool, FrameBuf, PAGE};
+
+    #[test]
+    fn pool_buffers_are_placed_for_their_file_offset() {
+        for phase in [0, 1, 1024, PAGE - 1] {
+            let pool = BufferPool::new(2, phase);
+            let mut a = pool.take(3 * PAGE + 5);
+            assert_eq!((a.len(), a.as_ptr() as usize % PAGE), (3 * PAGE + 5, phase));
+            a[3 * PAGE + 4] = 9;
+            pool.give(a);
+            // A kept buffer keeps its placement, shorter or longer.
+            let b = pool.take(PAGE);
+            assert_eq!((b.len(), b.as_ptr() as usize % PAGE), (PAGE, phase));
+            pool.give(b);
+            let c = pool.take(5 * PAGE);
+            assert_eq!((c.len(), c.as_ptr() as usize % PAGE), (5 * PAGE, phase));
+            pool.give(c);
+            // Callers filling plain `Vec`s get one of the right length either way.
+            assert_eq!(pool.take_vec(10).len(), 10);
+        }
+        let mut f = FrameBuf::placed(10, 3);
+        f.copy_from_slice(b"0123456789");
+        assert_eq!(f.into_vec(), b"0123456789");
+        let g = FrameBuf::from_vec(b"abc".to_vec());
+        assert_eq!((&g[..], g.start), (&b"abc"[..], 0));
     }
 }

@@ -10,7 +10,9 @@
 //! `O_DIRECT` needs the address, file offset and length of every write aligned to the device's
 //! logical block; [`ALIGN`] (4 KiB) covers the usual 512-byte and 4 KiB blocks. [`DirectFile`]
 //! takes writes of any length at any offset and keeps the alignment to itself:
-//! - the whole blocks of a write are copied into aligned staging buffers and written by an I/O
+//! - the whole blocks of a write are written straight from the caller's buffer, on the caller's
+//!   thread, when they already sit at aligned addresses (the writer places its plain frame
+//!   buffers so); otherwise they are copied into aligned staging buffers and written by an I/O
 //!   thread, so the caller goes on while the device works;
 //! - the partial blocks at either end of a write are assembled in memory until they are whole
 //!   (the tail of one chunk meets the head of the next), then written;

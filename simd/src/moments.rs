@@ -49,39 +49,50 @@ impl I8Moments {
 /// Values per block: `BLOCK × 128²` fits the `i32` square accumulators.
 const BLOCK: usize = 1 << 16;
 
-/// The moments of `bytes` read as `i8` values.
-pub fn i8_moments(bytes: &[u8]) -> I8Moments {
+/// Runs `pass` compiled for the best instruction set of this CPU (AVX-512, AVX2, SSE4.2, NEON,
+/// else the baseline): the passes are plain loops shaped for the auto-vectoriser, inlined into
+/// `fearless_simd`'s `vectorize` of each level.
+#[inline(always)]
+fn at_best_level<R>(pass: impl Fn() -> R) -> R {
     let level = Level::new();
     #[cfg(target_arch = "x86_64")]
     if let Some(s) = level.as_avx512() {
         return s.vectorize(
             #[inline(always)]
-            || moments_blocks(bytes),
+            || pass(),
         );
     }
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     if let Some(s) = level.as_avx2() {
         return s.vectorize(
             #[inline(always)]
-            || moments_blocks(bytes),
+            || pass(),
         );
     }
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     if let Some(s) = level.as_sse4_2() {
         return s.vectorize(
             #[inline(always)]
-            || moments_blocks(bytes),
+            || pass(),
         );
     }
     #[cfg(target_arch = "aarch64")]
     if let Some(s) = level.as_neon() {
         return s.vectorize(
             #[inline(always)]
-            || moments_blocks(bytes),
+            || pass(),
         );
     }
     let _ = level;
-    moments_blocks(bytes)
+    pass()
+}
+
+/// The moments of `bytes` read as `i8` values.
+pub fn i8_moments(bytes: &[u8]) -> I8Moments {
+    at_best_level(
+        #[inline(always)]
+        || moments_blocks(bytes),
+    )
 }
 
 #[inline(always)]
@@ -152,30 +163,10 @@ pub struct F32Moments {
 /// Sixteen interleaved accumulators per reduction, one vectorised pass (about 2 × 8 `f64` lanes
 /// per 64 bytes at the AVX-512 level).
 pub fn f32_moments(bytes: &[u8], shift: f32) -> F32Moments {
-    let level = Level::new();
-    #[cfg(target_arch = "x86_64")]
-    if let Some(s) = level.as_avx512() {
-        return s.vectorize(
-            #[inline(always)]
-            || f32_pass(bytes, shift),
-        );
-    }
-    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-    if let Some(s) = level.as_avx2() {
-        return s.vectorize(
-            #[inline(always)]
-            || f32_pass(bytes, shift),
-        );
-    }
-    #[cfg(target_arch = "aarch64")]
-    if let Some(s) = level.as_neon() {
-        return s.vectorize(
-            #[inline(always)]
-            || f32_pass(bytes, shift),
-        );
-    }
-    let _ = level;
-    f32_pass(bytes, shift)
+    at_best_level(
+        #[inline(always)]
+        || f32_pass(bytes, shift),
+    )
 }
 
 /// Bits of an `f32` exponent: all set for NaN and infinities.

@@ -52,6 +52,9 @@ const BLOCK: usize = 1 << 16;
 /// Runs `pass` compiled for the best instruction set of this CPU (AVX-512, AVX2, SSE4.2, NEON,
 /// else the baseline): the passes are plain loops shaped for the auto-vectoriser, inlined into
 /// `fearless_simd`'s `vectorize` of each level.
+// The closures around `pass` are not redundant: their `#[inline(always)]` is what puts the pass
+// inside each level's target-feature function.
+#[allow(clippy::redundant_closure)]
 #[inline(always)]
 fn at_best_level<R>(pass: impl Fn() -> R) -> R {
     let level = Level::new();

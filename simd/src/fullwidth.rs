@@ -62,37 +62,38 @@ const MASK: [u8; 3] = [0x55, 0x33, 0x0f];
 #[repr(align(64))]
 struct Scratch([u8; SCRATCH]);
 
-/// Unzip stage on vector bit `p` of `x` (see the module docs).
+/// Replaces each pair `(x[a], x[a | 1 << p])` of vectors differing in vector bit `p` by
+/// `op(x[a], x[a | 1 << p])`.
 #[inline(always)]
-fn unzip_stage<S: Simd, const N: usize>(simd: S, x: &mut [u8x64<S>; N], p: usize) {
+fn pairs<V: Copy, const N: usize>(x: &mut [V; N], p: usize, op: impl Fn(V, V) -> (V, V)) {
     let bit = 1 << p;
     for a in 0..N {
         if a & bit == 0 {
-            let (u, v) = (x[a], x[a | bit]);
-            x[a] = simd.unzip_low_u8x64(u, v);
-            x[a | bit] = simd.unzip_high_u8x64(u, v);
+            (x[a], x[a | bit]) = op(x[a], x[a | bit]);
         }
     }
+}
+
+/// Unzip stage on vector bit `p` of `x` (see the module docs).
+#[inline(always)]
+fn unzip_stage<S: Simd, const N: usize>(simd: S, x: &mut [u8x64<S>; N], p: usize) {
+    pairs(x, p, |u, v| {
+        (simd.unzip_low_u8x64(u, v), simd.unzip_high_u8x64(u, v))
+    });
 }
 
 /// Inverse of [`unzip_stage`].
 #[inline(always)]
 fn zip_stage<S: Simd, const N: usize>(simd: S, x: &mut [u8x64<S>; N], p: usize) {
-    let bit = 1 << p;
-    for a in 0..N {
-        if a & bit == 0 {
-            let (u, v) = (x[a], x[a | bit]);
-            x[a] = simd.zip_low_u8x64(u, v);
-            x[a | bit] = simd.zip_high_u8x64(u, v);
-        }
-    }
+    pairs(x, p, |u, v| {
+        (simd.zip_low_u8x64(u, v), simd.zip_high_u8x64(u, v))
+    });
 }
 
 /// Bit stage `(p, q)` on `x`: bits of `x[a | 1 << p]` at bit-in-byte `q` = 0 trade places with
 /// bits of `x[a]` at `q` = 1. Its own inverse.
 #[inline(always)]
 fn bit_stage<S: Simd>(simd: S, x: &mut [u8x64<S>; 8], p: usize, q: usize) {
-    let bit = 1 << p;
     let s = 1u32 << q;
     // Written as two bit selects (one `vpternlog` each) rather than the textbook
     // xor-and-xor-shift-xor: `v` takes `u >> s` where the mask is set, `u` takes `v << s`
@@ -104,15 +105,11 @@ fn bit_stage<S: Simd>(simd: S, x: &mut [u8x64<S>; 8], p: usize, q: usize) {
     let not_ms = simd.splat_u8x64(!(MASK[q] << s));
     let pick =
         |mask, not_mask, a, b| simd.or_u8x64(simd.and_u8x64(a, mask), simd.and_u8x64(b, not_mask));
-    for a in 0..8 {
-        if a & bit == 0 {
-            let (u, v) = (x[a], x[a | bit]);
-            let u_down = simd.shr_u16x32(u16x32::from_bytes(u), s).to_bytes();
-            let v_up = simd.shl_u16x32(u16x32::from_bytes(v), s).to_bytes();
-            x[a | bit] = pick(m, not_m, u_down, v);
-            x[a] = pick(ms, not_ms, v_up, u);
-        }
-    }
+    pairs(x, p, |u, v| {
+        let u_down = simd.shr_u16x32(u16x32::from_bytes(u), s).to_bytes();
+        let v_up = simd.shl_u16x32(u16x32::from_bytes(v), s).to_bytes();
+        (pick(ms, not_ms, v_up, u), pick(m, not_m, u_down, v))
+    });
 }
 
 /// Loads `N` consecutive vectors from `src`.

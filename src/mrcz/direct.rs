@@ -245,10 +245,16 @@ impl Shared {
     /// I/O thread.
     fn write_blocks(&self, data: &[u8], offset: u64) -> io::Result<()> {
         if (data.as_ptr() as usize).is_multiple_of(ALIGN) {
-            self.write_blocks_in_place(data, offset)
+            self.write_blocks_in_place(data, offset)?;
         } else {
-            self.queue_blocks(data, offset)
+            self.queue_blocks(data, offset)?;
         }
+        let (from, to) = (offset / ALIGN64, (offset + data.len() as u64) / ALIGN64);
+        let mut st = self.lock()?;
+        // These blocks are written whole: any bytes assembled for them are superseded.
+        st.partial.retain(|b, _| !(from..to).contains(b));
+        st.mark_on_disk(from..to);
+        Ok(())
     }
 
     /// Writes whole blocks from `data` itself (aligned in memory): no staging copy. Writes still
@@ -257,12 +263,7 @@ impl Shared {
         if self.io.lock()?.queued > 0 {
             self.io.drain()?;
         }
-        self.file.write_all_at(data, offset)?;
-        let (from, to) = (offset / ALIGN64, (offset + data.len() as u64) / ALIGN64);
-        let mut st = self.lock()?;
-        st.partial.retain(|b, _| !(from..to).contains(b));
-        st.mark_on_disk(from..to);
-        Ok(())
+        self.file.write_all_at(data, offset)
     }
 
     /// Queues whole blocks for the I/O thread, copied into staging buffers.
@@ -291,11 +292,6 @@ impl Shared {
                 return Err(io::Error::other("direct I/O thread stopped"));
             }
         }
-        let (from, to) = (offset / ALIGN64, (offset + data.len() as u64) / ALIGN64);
-        let mut st = self.lock()?;
-        // These blocks are written whole: any bytes assembled for them are superseded.
-        st.partial.retain(|b, _| !(from..to).contains(b));
-        st.mark_on_disk(from..to);
         Ok(())
     }
 

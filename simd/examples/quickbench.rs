@@ -1,4 +1,4 @@
-//! Development timer: best-of-N time per kernel on 1 MiB, as a ratio to `copy_from_slice`.
+//! Development timer: best-of-N time per kernel on 1 MiB (`QB_KIB` to change), as a ratio to `copy_from_slice`.
 //! Best-of-N is robust when other processes share the machine. `cargo run --release --example
 //! quickbench -p mrcz-simd [filter]`; the filter `isa` times every instruction-set path of the
 //! bitshuffle kernels, forced.
@@ -17,16 +17,21 @@ fn best(mut f: impl FnMut()) -> f64 {
 
 fn main() {
     let filter = std::env::args().nth(1).unwrap_or_default();
-    const SIZE: usize = 1 << 20;
-    let src: Vec<u8> = (0..SIZE as u32)
+    // `QB_KIB=16` times an L1-resident buffer instead (compute bound rather than memory bound).
+    let kib: usize = std::env::var("QB_KIB")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1024);
+    let size = kib << 10;
+    let src: Vec<u8> = (0..size as u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 27) as u8 ^ (i >> 9) as u8)
         .collect();
-    let mut dst = vec![0u8; SIZE];
+    let mut dst = vec![0u8; size];
     let mc = best(|| dst.copy_from_slice(black_box(&src)));
     println!(
         "memcpy        {:6.1} us {:6.2} GB/s",
         mc * 1e6,
-        SIZE as f64 / mc / 1e9
+        size as f64 / mc / 1e9
     );
     type K = fn(usize, &[u8], &mut [u8]);
     let fns: [(&str, K); 4] = [
@@ -45,7 +50,7 @@ fn main() {
             println!(
                 "{label:18} {:6.1} us {:6.2} GB/s  {:4.0}% of memcpy",
                 t * 1e6,
-                SIZE as f64 / t / 1e9,
+                size as f64 / t / 1e9,
                 100.0 * mc / t
             );
         }

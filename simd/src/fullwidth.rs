@@ -1,60 +1,67 @@
-//! Bitshuffle on whole 64-byte vectors with cross-lane byte de-interleaves (AVX-512 `vpermt2b`).
+//! Bitshuffle on whole 64-byte vectors: cross-lane byte de-interleaves (AVX-512 `vpermt2b`) and
+//! one GFNI bit-matrix transpose per vector (`vgf2p8affineqb`).
 //!
 //! # Model
 //!
 //! A *block* is 512 elements of typesize `TS = 1 << t` (`8 * TS` vectors of 64 bytes). A bit of
 //! the block is addressed by (vector index, byte-in-vector (6 bits), bit-in-byte (3 bits)). On
 //! load, the byte address of element `e` (9 bits), byte `j` is `e * TS + j`: the byte-in-vector
-//! bits are `j` (low `t` bits) then `e0 .. e(5-t)`, the vector index bits are `e(6-t) .. e8`.
+//! bits are `j` (low `t` bits) then `e0 .. e(5-t)`, the vector index bits are `e(6-t) .. e8`; the
+//! bit-in-byte is `k`. The output wants vector `8 j + k` (bit row), byte address `e3 .. e8` and
+//! bit-in-byte `e0 e1 e2`.
 //!
 //! * **Unzip stage** on vector bit `p`: for each pair `(a, b)` differing in bit `p`,
 //!   `(a, b) <- (unzip_low(a, b), unzip_high(a, b))` (even bytes of `a ‖ b`, odd bytes). The
 //!   lowest byte bit moves to vector bit `p`, the old vector bit `p` enters as the top byte bit.
-//!   One `vpermt2b` per vector.
-//! * **Bit stage** `(p, q)`: the delta swap of vector bit `p` with bit-in-byte `q` (as in
-//!   `bytebit`).
+//!   One `vpermt2b` per vector. Its index vectors may also permute the output bytes for free.
+//! * **Bit transpose** of each 8-byte lane: bit-in-byte trades places with the 3 lowest byte
+//!   bits. One `vgf2p8affineqb` per vector, with the data as the matrix. It reverses both axes as
+//!   it goes (see [`bit_transpose`]), so the bytes of each lane are reversed before it (by the
+//!   last de-interleave's indices, or a `vpshufb` for typesize 1) and the vectors are stored in
+//!   reverse row order after it.
 //!
-//! Unzip stages on vector bits `0, 1, .., t + 2`, in that order, take out `j` and `e0 e1 e2`
-//! (the lowest byte bits) and bring in `e(6-t) .. e8`, so that afterwards vector bits `0..t` hold
-//! `j`, vector bits `t..t+3` hold `e0 e1 e2`, and the byte address is `e3 .. e8`, the output
-//! order. Bit stages `(t + i, i)` then swap `e_i` with bit `k_i`: vector `j + TS * k` is 64 bytes
-//! of bit row `8 j + k`, stored whole.
+//! Unzip stages on vector bits `0 .. t` take out `j` and bring in `e6 e7 e8`, leaving the *byte
+//! planes* of the elements: byte address `e0 .. e5`. The bit transpose swaps `k` in for
+//! `e0 e1 e2`, and 3 more unzip stages, on vector bits `t .. t + 3`, take `k` out into vector
+//! bits and bring in `e6 e7 e8`: byte address `e3 .. e8`, vector `TS * (7 - k) + j` holds
+//! bit row `8 j + k`.
 //!
-//! The `t` first stages only mix the `TS` vectors of 64 consecutive elements and make them the
-//! *byte planes* of those elements; the other stages work on the 8 vectors of one byte plane. The
-//! kernels run them as two passes over a *tile* of blocks whose byte planes fill a 16 KiB L1
-//! scratch: byte planes first, then plane by plane the typesize-1 kernel (3 unzip and 3 bit stages
-//! on 8 vectors in registers), so that only the 8 bit rows of one plane are written at a time (see
-//! [`SCRATCH`] for why that matters). The inverse runs everything backwards with `zip_low` /
-//! `zip_high`, which undo an unzip pair.
+//! The first `t` stages only mix the `TS` vectors of 64 consecutive elements; the rest works on
+//! the 8 vectors of one byte plane. The kernels run them as two passes over a *tile* of blocks
+//! whose byte planes fill a 16 KiB L1 scratch: byte planes first, then plane by plane the
+//! typesize-1 kernel on 8 vectors in registers, so that only the 8 bit rows of one plane are
+//! written at a time (see [`SCRATCH`] for why that matters). The inverse runs everything
+//! backwards with zips, which undo an unzip pair; the bit transpose is its own inverse.
 //!
-//! Per vector that is `t + 3` permutes and 3 delta-swap stages (4 instructions per pair of
-//! vectors: two shifts and two `vpternlog` bit selects), with whole-vector loads and stores. The
-//! 16-byte-lane engine of `bytebit` needed 4 interleave stages on AVX-512 (which the code generator splits into 256-bit halves), 16-byte
-//! gathers on load, and for typesizes above 1 groups of 16 vectors through a scratch.
+//! Per vector that is `t + 3` permutes and one transpose (plus one `vpshufb` for typesize 1).
+//! The transpose replaced 3 delta-swap stages (two shifts and two `vpternlog` bit selects per
+//! pair of vectors per stage). GFNI is part of `fearless_simd`'s AVX-512 level, and the
+//! intrinsic is called through its `kernel!` macro, which gives a safe target-feature context.
 //!
 //! Typesize 1 is the second pass alone, on the source ([`fwd_plane`], [`inv_plane`]). The kernels
 //! serve typesizes 1, 2, 4, 8 in both directions on AVX-512 (through `bytebit::bit_fwd` /
 //! `bit_inv`).
 //!
-//! | 1 MiB, % of memcpy (dev machine, best of 3 runs) | ts 1 | 2 | 4 | 8 |
+//! | 1 MiB, % of memcpy (dev machine, Zen 4) | ts 1 | 2 | 4 | 8 |
 //! |---|---|---|---|---|
 //! | forward, `bytebit` on `u8x64` (before) | 48 | 29 | 23 | 22 |
-//! | forward, this module | 50 | 36 | 35 | 31 |
+//! | forward, unzips and 3 delta-swap stages | 53-54 | 37-38 | 37 | 30 |
+//! | forward, unzips and the GFNI transpose | 58-59 | 42-43 | 40-41 | 30-31 |
 //! | inverse, `bytebit` + byte-plane tiles (before) | 43 | 16 | 16 | 15 |
-//! | inverse, this module | 55 | 39 | 38 | 35 |
-//! | forward, bit stages as two bit selects | 53-54 | 37-38 | 37 | 30 |
-//! | inverse, bit stages as two bit selects | 57-58 | 41 | 39-40 | 36 |
+//! | inverse, zips and 3 delta-swap stages | 57-58 | 41 | 39-40 | 36 |
+//! | inverse, zips and the GFNI transpose | 75-76 | 51-52 | 50 | 43-44 |
 
-use fearless_simd::{Bytes, Level, Simd, SimdBase, u8x64, u16x32};
+#[cfg(target_arch = "x86")]
+use std::arch::x86::{_mm512_gf2p8affine_epi64_epi8, _mm512_set1_epi64};
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::{_mm512_gf2p8affine_epi64_epi8, _mm512_set1_epi64};
+
+use fearless_simd::{Avx512, Level, Simd, SimdBase, SimdInto, u8x64};
 
 use crate::bytebit::Isa;
 
 /// Elements per block.
 pub(crate) const BLOCK: usize = 512;
-
-/// Bit stage masks: the bits at bit-in-byte `q` = 0.
-const MASK: [u8; 3] = [0x55, 0x33, 0x0f];
 
 /// The scratch of a tile: its byte planes, plane `j` of block `q` at byte
 /// `(j * (SCRATCH / BLOCK / TS) + q) * BLOCK`. Aligned so that its vectors never straddle two
@@ -74,43 +81,93 @@ fn pairs<V: Copy, const N: usize>(x: &mut [V; N], p: usize, op: impl Fn(V, V) ->
     }
 }
 
-/// Unzip stage on vector bit `p` of `x` (see the module docs).
+/// Index vectors of the two halves of an unzip (`REV = false`) or of an unzip that also reverses
+/// the byte order within each 8-byte lane of its outputs (`REV = true`): output byte `i` of the
+/// low half is byte `2 * (i ^ r)` of `a ‖ b`, of the high half byte `2 * (i ^ r) + 1`, with `r` = 7
+/// or 0.
+const fn unzip_index<const REV: bool>(high: bool) -> [u8; 64] {
+    let mut idx = [0u8; 64];
+    let mut i = 0;
+    while i < 64 {
+        let src = if REV { i ^ 7 } else { i };
+        idx[i] = (2 * src + high as usize) as u8;
+        i += 1;
+    }
+    idx
+}
+
+/// Index vectors of the inverse of [`unzip_index`]: output `a` (`high = false`) or `b` of `a ‖ b`
+/// from the low and high halves `lo ‖ hi`.
+const fn zip_index<const REV: bool>(high: bool) -> [u8; 64] {
+    let mut idx = [0u8; 64];
+    let mut n = 0;
+    while n < 64 {
+        let c = n + 64 * high as usize; // byte of `a ‖ b`
+        let i = if REV { (c >> 1) ^ 7 } else { c >> 1 };
+        idx[n] = ((c & 1) * 64 + i) as u8;
+        n += 1;
+    }
+    idx
+}
+
+/// Unzip stage on vector bit `p` of `x` (see the module docs); with `REV`, the byte order within
+/// each 8-byte lane of the outputs is reversed too.
 #[inline(always)]
-fn unzip_stage<S: Simd, const N: usize>(simd: S, x: &mut [u8x64<S>; N], p: usize) {
+fn unzip_stage<const REV: bool, const N: usize>(
+    simd: Avx512,
+    x: &mut [u8x64<Avx512>; N],
+    p: usize,
+) {
+    let lo = u8x64::from_slice(simd, &const { unzip_index::<REV>(false) });
+    let hi = u8x64::from_slice(simd, &const { unzip_index::<REV>(true) });
     pairs(x, p, |u, v| {
-        (simd.unzip_low_u8x64(u, v), simd.unzip_high_u8x64(u, v))
+        (
+            simd.concat_swizzle_dyn_u8x64(u, v, lo),
+            simd.concat_swizzle_dyn_u8x64(u, v, hi),
+        )
     });
 }
 
 /// Inverse of [`unzip_stage`].
 #[inline(always)]
-fn zip_stage<S: Simd, const N: usize>(simd: S, x: &mut [u8x64<S>; N], p: usize) {
-    pairs(x, p, |u, v| {
-        (simd.zip_low_u8x64(u, v), simd.zip_high_u8x64(u, v))
+fn zip_stage<const REV: bool, const N: usize>(simd: Avx512, x: &mut [u8x64<Avx512>; N], p: usize) {
+    let a = u8x64::from_slice(simd, &const { zip_index::<REV>(false) });
+    let b = u8x64::from_slice(simd, &const { zip_index::<REV>(true) });
+    pairs(x, p, |lo, hi| {
+        (
+            simd.concat_swizzle_dyn_u8x64(lo, hi, a),
+            simd.concat_swizzle_dyn_u8x64(lo, hi, b),
+        )
     });
 }
 
-/// Bit stage `(p, q)` on `x`: bits of `x[a | 1 << p]` at bit-in-byte `q` = 0 trade places with
-/// bits of `x[a]` at `q` = 1. Its own inverse.
+/// Reverses the byte order within each 8-byte lane of `v` (`vpshufb`). Its own inverse.
 #[inline(always)]
-fn bit_stage<S: Simd>(simd: S, x: &mut [u8x64<S>; 8], p: usize, q: usize) {
-    let s = 1u32 << q;
-    // Written as two bit selects (one `vpternlog` each) rather than the textbook
-    // xor-and-xor-shift-xor: `v` takes `u >> s` where the mask is set, `u` takes `v << s`
-    // where the shifted mask is set. 16-bit shifts leak bits across bytes only where the
-    // masks are clear.
-    let m = simd.splat_u8x64(MASK[q]);
-    let not_m = simd.splat_u8x64(!MASK[q]);
-    let ms = simd.splat_u8x64(MASK[q] << s);
-    let not_ms = simd.splat_u8x64(!(MASK[q] << s));
-    let pick =
-        |mask, not_mask, a, b| simd.or_u8x64(simd.and_u8x64(a, mask), simd.and_u8x64(b, not_mask));
-    pairs(x, p, |u, v| {
-        let u_down = simd.shr_u16x32(u16x32::from_bytes(u), s).to_bytes();
-        let v_up = simd.shl_u16x32(u16x32::from_bytes(v), s).to_bytes();
-        (pick(ms, not_ms, v_up, u), pick(m, not_m, u_down, v))
-    });
+fn reverse_lanes(simd: Avx512, v: u8x64<Avx512>) -> u8x64<Avx512> {
+    const REV: [u8; 64] = {
+        let mut idx = [0u8; 64];
+        let mut i = 0;
+        while i < 64 {
+            idx[i] = ((i & 8) | (7 - (i & 7))) as u8;
+            i += 1;
+        }
+        idx
+    };
+    simd.swizzle_dyn_within_blocks_u8x64(v, u8x64::from_slice(simd, &REV))
 }
+
+fearless_simd::kernel!(
+    /// Transposes the 8x8 bit matrix of each 8-byte lane of `v` with both axes reversed: bit `k`
+    /// of byte `e` trades places with bit `7 - e` of byte `7 - k`. One GFNI `vgf2p8affineqb`
+    /// with `v` as the matrix: output byte `i` is the product of that matrix with the
+    /// multiplicand's byte `i`, `0x80 >> i`, so it collects bit `7 - i` of the 8 bytes, byte `e`
+    /// into bit `7 - e`. Its own inverse.
+    #[inline(always)]
+    fn bit_transpose(token: Avx512, v: u8x64<Avx512>) -> u8x64<Avx512> {
+        const PICK: i64 = 0x0102_0408_1020_4080;
+        _mm512_gf2p8affine_epi64_epi8::<0>(_mm512_set1_epi64(PICK), v.into()).simd_into(token)
+    }
+);
 
 /// Loads `N` consecutive vectors from `src`.
 #[inline(always)]
@@ -137,51 +194,55 @@ fn store<S: Simd, const N: usize>(x: &[u8x64<S>; N], dst: &mut [u8]) {
 /// to 1.5x slower. 16 KiB measured best of 2 to 32 KiB for typesizes 2, 4, 8.)
 const SCRATCH: usize = 16 * 1024;
 
-/// The typesize-1 transpose of one block in registers: 3 unzip stages, then 3 bit stages.
+/// The transpose of one block of a byte plane in registers: the bit transpose, then 3 unzip
+/// stages. `PRE`: the plane's bytes are already reversed within 8-byte lanes (else this reverses
+/// them first). Afterwards vector `7 - k` holds bit row `k`.
 #[inline(always)]
-fn transpose8<S: Simd>(simd: S, x: &mut [u8x64<S>; 8]) {
-    for p in 0..3 {
-        unzip_stage(simd, x, p);
+fn transpose8<const PRE: bool>(simd: Avx512, x: &mut [u8x64<Avx512>; 8]) {
+    for v in x.iter_mut() {
+        let r = if PRE { *v } else { reverse_lanes(simd, *v) };
+        *v = bit_transpose(simd, r);
     }
-    for i in 0..3 {
-        bit_stage(simd, x, i, i);
+    for p in 0..3 {
+        unzip_stage::<false, 8>(simd, x, p);
     }
 }
 
 /// Inverse of [`transpose8`].
 #[inline(always)]
-fn untranspose8<S: Simd>(simd: S, x: &mut [u8x64<S>; 8]) {
-    for i in (0..3).rev() {
-        bit_stage(simd, x, i, i);
-    }
+fn untranspose8<const PRE: bool>(simd: Avx512, x: &mut [u8x64<Avx512>; 8]) {
     for p in (0..3).rev() {
-        zip_stage(simd, x, p);
+        zip_stage::<false, 8>(simd, x, p);
+    }
+    for v in x.iter_mut() {
+        let r = bit_transpose(simd, *v);
+        *v = if PRE { r } else { reverse_lanes(simd, r) };
     }
 }
 
-/// Typesize-1 bitshuffle of the blocks of one byte plane (`plane`, a whole number of blocks):
-/// bit row `k` goes to `dst[k * row + at ..]`. Two blocks per iteration, so that each row gets
-/// 128 contiguous bytes at a time (measured 4% faster than one block).
+/// Bitshuffle of the blocks of one byte plane (`plane`, a whole number of blocks; `PRE` as in
+/// [`transpose8`]): bit row `k` goes to `dst[k * row + at ..]`. Two blocks per iteration, so that
+/// each row gets 128 contiguous bytes at a time (measured 4% faster than one block).
 #[inline(always)]
-fn fwd_plane<S: Simd>(simd: S, plane: &[u8], dst: &mut [u8], row: usize, at: usize) {
+fn fwd_plane<const PRE: bool>(simd: Avx512, plane: &[u8], dst: &mut [u8], row: usize, at: usize) {
     let mut pairs = plane.chunks_exact(2 * BLOCK);
     for (q, s) in pairs.by_ref().enumerate() {
-        let mut x = load::<S, 8>(simd, &s[..BLOCK]);
-        let mut y = load::<S, 8>(simd, &s[BLOCK..]);
-        transpose8(simd, &mut x);
-        transpose8(simd, &mut y);
-        for (k, (u, v)) in x.iter().zip(&y).enumerate() {
+        let mut x = load::<_, 8>(simd, &s[..BLOCK]);
+        let mut y = load::<_, 8>(simd, &s[BLOCK..]);
+        transpose8::<PRE>(simd, &mut x);
+        transpose8::<PRE>(simd, &mut y);
+        for k in 0..8 {
             let out = &mut dst[k * row + at + 128 * q..][..128];
-            u.store_slice(&mut out[..64]);
-            v.store_slice(&mut out[64..]);
+            x[7 - k].store_slice(&mut out[..64]);
+            y[7 - k].store_slice(&mut out[64..]);
         }
     }
     let rest = pairs.remainder();
     if !rest.is_empty() {
-        let mut x = load::<S, 8>(simd, rest);
-        transpose8(simd, &mut x);
+        let mut x = load::<_, 8>(simd, rest);
+        transpose8::<PRE>(simd, &mut x);
         let at = at + (plane.len() - BLOCK) / 8;
-        for (k, u) in x.iter().enumerate() {
+        for (k, u) in x.iter().rev().enumerate() {
             u.store_slice(&mut dst[k * row + at..][..64]);
         }
     }
@@ -190,14 +251,14 @@ fn fwd_plane<S: Simd>(simd: S, plane: &[u8], dst: &mut [u8], row: usize, at: usi
 /// Inverse of [`fwd_plane`]: bit row `k` from `src[k * row + at ..]`, the blocks to `plane`. One
 /// block per iteration (two measured 3% slower here).
 #[inline(always)]
-fn inv_plane<S: Simd>(simd: S, src: &[u8], row: usize, at: usize, plane: &mut [u8]) {
+fn inv_plane<const PRE: bool>(simd: Avx512, src: &[u8], row: usize, at: usize, plane: &mut [u8]) {
     for (q, d) in plane.chunks_exact_mut(BLOCK).enumerate() {
         let at = at + q * (BLOCK / 8);
         let mut x = [simd.splat_u8x64(0); 8];
-        for (k, u) in x.iter_mut().enumerate() {
+        for (k, u) in x.iter_mut().rev().enumerate() {
             *u = u8x64::from_slice(simd, &src[k * row + at..][..64]);
         }
-        untranspose8(simd, &mut x);
+        untranspose8::<PRE>(simd, &mut x);
         store(&x, d);
     }
 }
@@ -206,8 +267,8 @@ fn inv_plane<S: Simd>(simd: S, src: &[u8], row: usize, at: usize, plane: &mut [u
 /// each (2, 4, 8; typesize 1 is [`fwd_plane`] alone); bit row `r` goes to
 /// `dst[r * row + off ..][..m / 8]`.
 #[inline(always)]
-fn fwd<S: Simd, const TS: usize>(
-    simd: S,
+fn fwd<const TS: usize>(
+    simd: Avx512,
     src: &[u8],
     dst: &mut [u8],
     m: usize,
@@ -221,12 +282,13 @@ fn fwd<S: Simd, const TS: usize>(
     while b0 < m / BLOCK {
         let nb = tile_n.min(m / BLOCK - b0);
         let tile = &src[b0 * BLOCK * TS..(b0 + nb) * BLOCK * TS];
-        // Byte planes of each 64 elements.
+        // Byte planes of each 64 elements, reversed within 8-byte lanes by the last stage.
         for (c, s) in tile.chunks_exact(64 * TS).enumerate() {
-            let mut x = load::<S, TS>(simd, s);
-            for p in 0..t {
-                unzip_stage(simd, &mut x, p);
+            let mut x = load::<_, TS>(simd, s);
+            for p in 0..t - 1 {
+                unzip_stage::<false, TS>(simd, &mut x, p);
             }
+            unzip_stage::<true, TS>(simd, &mut x, t - 1);
             for (j, v) in x.iter().enumerate() {
                 let at = j * tile_n * BLOCK + 64 * c;
                 v.store_slice(&mut scratch.0[at..at + 64]);
@@ -235,7 +297,7 @@ fn fwd<S: Simd, const TS: usize>(
         for j in 0..TS {
             let plane = &scratch.0[j * tile_n * BLOCK..][..nb * BLOCK];
             let at = off + b0 * (BLOCK / 8);
-            fwd_plane(simd, plane, &mut dst[8 * j * row..], row, at);
+            fwd_plane::<true>(simd, plane, &mut dst[8 * j * row..], row, at);
         }
         b0 += nb;
     }
@@ -243,8 +305,8 @@ fn fwd<S: Simd, const TS: usize>(
 
 /// Inverse of [`fwd`]: bit row `r` from `src[r * row + off ..]`, `m` elements to `dst`.
 #[inline(always)]
-fn inv<S: Simd, const TS: usize>(
-    simd: S,
+fn inv<const TS: usize>(
+    simd: Avx512,
     src: &[u8],
     row: usize,
     off: usize,
@@ -260,7 +322,7 @@ fn inv<S: Simd, const TS: usize>(
         for j in 0..TS {
             let plane = &mut scratch.0[j * tile_n * BLOCK..][..nb * BLOCK];
             let at = off + b0 * (BLOCK / 8);
-            inv_plane(simd, &src[8 * j * row..], row, at, plane);
+            inv_plane::<true>(simd, &src[8 * j * row..], row, at, plane);
         }
         let tile = &mut dst[b0 * BLOCK * TS..(b0 + nb) * BLOCK * TS];
         for (c, d) in tile.chunks_exact_mut(64 * TS).enumerate() {
@@ -269,8 +331,9 @@ fn inv<S: Simd, const TS: usize>(
                 let at = j * tile_n * BLOCK + 64 * c;
                 *v = u8x64::from_slice(simd, &scratch.0[at..at + 64]);
             }
-            for p in (0..t).rev() {
-                zip_stage(simd, &mut x, p);
+            zip_stage::<true, TS>(simd, &mut x, t - 1);
+            for p in (0..t - 1).rev() {
+                zip_stage::<false, TS>(simd, &mut x, p);
             }
             store(&x, d);
         }
@@ -291,13 +354,12 @@ pub(crate) fn bit_fwd(
     off: usize,
 ) -> usize {
     let m = m - m % BLOCK;
-    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     if let (Isa::Avx512, Some(s)) = (isa, Level::new().as_avx512()) {
         if t == 0 {
             // No scratch (zeroing 16 KiB would cost 1% of a 1 MiB call).
             s.vectorize(
                 #[inline(always)]
-                || fwd_plane(s, &src[..m], &mut dst[off..], row, 0),
+                || fwd_plane::<false>(s, &src[..m], &mut dst[off..], row, 0),
             );
             return m;
         }
@@ -305,14 +367,13 @@ pub(crate) fn bit_fwd(
         s.vectorize(
             #[inline(always)]
             || match t {
-                1 => fwd::<_, 2>(s, src, dst, m, row, off, &mut sc),
-                2 => fwd::<_, 4>(s, src, dst, m, row, off, &mut sc),
-                _ => fwd::<_, 8>(s, src, dst, m, row, off, &mut sc),
+                1 => fwd::<2>(s, src, dst, m, row, off, &mut sc),
+                2 => fwd::<4>(s, src, dst, m, row, off, &mut sc),
+                _ => fwd::<8>(s, src, dst, m, row, off, &mut sc),
             },
         );
         return m;
     }
-    let _ = (isa, t, src, dst, row, off);
     0
 }
 
@@ -327,12 +388,11 @@ pub(crate) fn bit_inv(
     m: usize,
 ) -> usize {
     let m = m - m % BLOCK;
-    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     if let (Isa::Avx512, Some(s)) = (isa, Level::new().as_avx512()) {
         if t == 0 {
             s.vectorize(
                 #[inline(always)]
-                || inv_plane(s, src, row, off, &mut dst[..m]),
+                || inv_plane::<false>(s, src, row, off, &mut dst[..m]),
             );
             return m;
         }
@@ -340,13 +400,12 @@ pub(crate) fn bit_inv(
         s.vectorize(
             #[inline(always)]
             || match t {
-                1 => inv::<_, 2>(s, src, row, off, dst, m, &mut sc),
-                2 => inv::<_, 4>(s, src, row, off, dst, m, &mut sc),
-                _ => inv::<_, 8>(s, src, row, off, dst, m, &mut sc),
+                1 => inv::<2>(s, src, row, off, dst, m, &mut sc),
+                2 => inv::<4>(s, src, row, off, dst, m, &mut sc),
+                _ => inv::<8>(s, src, row, off, dst, m, &mut sc),
             },
         );
         return m;
     }
-    let _ = (isa, t, src, row, off, dst);
     0
 }

@@ -61,6 +61,7 @@
 #![warn(missing_docs)]
 
 mod bytebit;
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 mod fullwidth;
 mod kernels;
 pub mod moments;

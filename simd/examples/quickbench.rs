@@ -26,7 +26,17 @@ fn main() {
     let src: Vec<u8> = (0..size as u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 27) as u8 ^ (i >> 9) as u8)
         .collect();
-    let mut dst = vec![0u8; size];
+    // `QB_LINE_OFFSET=n` places the destination `n` bytes past a 64-byte line boundary (0: aligned,
+    // as the encoder's blocks are); by default it is wherever the allocator puts a `Vec`.
+    let mut dstbuf = vec![0u8; size + 128];
+    let at = match std::env::var("QB_LINE_OFFSET")
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+    {
+        Some(n) => dstbuf.as_ptr().align_offset(64) + n % 64,
+        None => 0,
+    };
+    let dst = &mut dstbuf[at..at + size];
     let mc = best(|| dst.copy_from_slice(black_box(&src)));
     println!(
         "memcpy        {:6.1} us {:6.2} GB/s",
@@ -46,7 +56,7 @@ fn main() {
             if !label.contains(&filter) {
                 continue;
             }
-            let t = best(|| f(black_box(ts), black_box(&src), &mut dst));
+            let t = best(|| f(black_box(ts), black_box(&src), dst));
             println!(
                 "{label:18} {:6.1} us {:6.2} GB/s  {:4.0}% of memcpy",
                 t * 1e6,
@@ -58,12 +68,10 @@ fn main() {
     if "isa".contains(&filter) {
         for path in mrcz_simd::dev::paths() {
             for ts in [1usize, 2, 4, 8] {
-                let f = best(|| {
-                    mrcz_simd::dev::bitshuffle_on(path, false, ts, black_box(&src), &mut dst)
-                });
-                let i = best(|| {
-                    mrcz_simd::dev::bitshuffle_on(path, true, ts, black_box(&src), &mut dst)
-                });
+                let f =
+                    best(|| mrcz_simd::dev::bitshuffle_on(path, false, ts, black_box(&src), dst));
+                let i =
+                    best(|| mrcz_simd::dev::bitshuffle_on(path, true, ts, black_box(&src), dst));
                 println!(
                     "{path:8} ts{ts}: bitshuffle {:4.0}%  bitunshuffle {:4.0}% of memcpy",
                     100.0 * mc / f,

@@ -20,7 +20,7 @@ use super::limits::{
     BLOSC_MAX_BLOCKSIZE, BLOSC_MAX_BUFFERSIZE, BLOSC_MAX_TYPESIZE, MAX_OVERHEAD, MIN_BUFFERSIZE,
     PARALLEL_MIN_BYTES,
 };
-use super::scratch::{KEEP_BYTES, Scratch, prefix, with_scratch};
+use super::scratch::{KEEP_BYTES, Scratch, prefix_aligned, with_scratch};
 use super::{Params, Shuffle};
 use crate::codec::{self, Codec, Content};
 
@@ -310,13 +310,13 @@ fn encode_block(
     let Scratch { codecs, a, .. } = s;
     let (filtered, content): (&[u8], Content) = match plan.shuffle {
         Shuffle::Byte if ts > 1 && bsize / ts >= 2 => {
-            let buf = prefix(a, bsize);
+            let buf = prefix_aligned(a, bsize);
             mrcz_simd::shuffle(ts, block, buf);
             (buf, Content::Bytes)
         }
         // Version-2 rule: bitshuffle only whole blocks of a multiple of 8 elements.
         Shuffle::Bit if bsize / ts >= 8 && (bsize / ts).is_multiple_of(8) => {
-            let buf = prefix(a, bsize);
+            let buf = prefix_aligned(a, bsize);
             mrcz_simd::bitshuffle(ts, block, buf);
             let planes = if ts == 1 {
                 Content::BytePlanes

@@ -69,6 +69,19 @@ pub(crate) const BLOCK: usize = 512;
 #[repr(align(64))]
 struct Scratch([u8; SCRATCH]);
 
+thread_local! {
+    /// This thread's scratch, so that a call does not zero 16 KiB first (1% of a 1 MiB call).
+    static TILE: std::cell::RefCell<Box<Scratch>> = std::cell::RefCell::new(Box::new(Scratch([0; SCRATCH])));
+}
+
+/// Runs `f` with this thread's scratch (a fresh one if it is in use further up the stack).
+fn with_tile<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    TILE.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut sc) => f(&mut sc),
+        Err(_) => f(&mut Scratch([0; SCRATCH])),
+    })
+}
+
 /// Replaces each pair `(x[a], x[a | 1 << p])` of vectors differing in vector bit `p` by
 /// `op(x[a], x[a | 1 << p])`.
 #[inline(always)]
@@ -363,15 +376,16 @@ pub(crate) fn bit_fwd(
             );
             return m;
         }
-        let mut sc = Scratch([0; SCRATCH]);
-        s.vectorize(
-            #[inline(always)]
-            || match t {
-                1 => fwd::<2>(s, src, dst, m, row, off, &mut sc),
-                2 => fwd::<4>(s, src, dst, m, row, off, &mut sc),
-                _ => fwd::<8>(s, src, dst, m, row, off, &mut sc),
-            },
-        );
+        with_tile(|sc| {
+            s.vectorize(
+                #[inline(always)]
+                || match t {
+                    1 => fwd::<2>(s, src, dst, m, row, off, sc),
+                    2 => fwd::<4>(s, src, dst, m, row, off, sc),
+                    _ => fwd::<8>(s, src, dst, m, row, off, sc),
+                },
+            )
+        });
         return m;
     }
     0
@@ -396,15 +410,16 @@ pub(crate) fn bit_inv(
             );
             return m;
         }
-        let mut sc = Scratch([0; SCRATCH]);
-        s.vectorize(
-            #[inline(always)]
-            || match t {
-                1 => inv::<2>(s, src, row, off, dst, m, &mut sc),
-                2 => inv::<4>(s, src, row, off, dst, m, &mut sc),
-                _ => inv::<8>(s, src, row, off, dst, m, &mut sc),
-            },
-        );
+        with_tile(|sc| {
+            s.vectorize(
+                #[inline(always)]
+                || match t {
+                    1 => inv::<2>(s, src, row, off, dst, m, sc),
+                    2 => inv::<4>(s, src, row, off, dst, m, sc),
+                    _ => inv::<8>(s, src, row, off, dst, m, sc),
+                },
+            )
+        });
         return m;
     }
     0

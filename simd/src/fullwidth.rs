@@ -28,9 +28,9 @@
 //!
 //! The first `t` stages only mix the `TS` vectors of 64 consecutive elements; the rest works on
 //! the 8 vectors of one byte plane. The kernels run them as two passes over a *tile* of blocks
-//! whose byte planes fill a 16 KiB L1 scratch: byte planes first, then plane by plane the
+//! whose byte planes fill a 16 KiB (typesize 8: 24 KiB) L1 scratch: byte planes first, then plane by plane the
 //! typesize-1 kernel on 8 vectors in registers, so that only the 8 bit rows of one plane are
-//! written at a time (see [`SCRATCH`] for why that matters). The inverse runs everything
+//! written at a time (see [`tile_blocks`] for why that matters). The inverse runs everything
 //! backwards with zips, which undo an unzip pair; the bit transpose is its own inverse.
 //!
 //! Per vector that is `t + 3` permutes and one transpose (plus one `vpshufb` for typesize 1).
@@ -64,13 +64,14 @@ use crate::bytebit::Isa;
 pub(crate) const BLOCK: usize = 512;
 
 /// The scratch of a tile: its byte planes, plane `j` of block `q` at byte
-/// `(j * (SCRATCH / BLOCK / TS) + q) * BLOCK`. Aligned so that its vectors never straddle two
+/// `(j * tile_blocks(TS) + q) * BLOCK`. Aligned so that its vectors never straddle two
 /// cache lines (an unaligned scratch measured 1.5x slower).
 #[repr(align(64))]
 struct Scratch([u8; SCRATCH]);
 
 thread_local! {
-    /// This thread's scratch, so that a call does not zero 16 KiB first (1% of a 1 MiB call).
+    /// This thread's scratch, so that a call does not zero it first (1% of a 1 MiB call, 5% of a
+    /// 64 KiB one).
     static TILE: std::cell::RefCell<Box<Scratch>> = std::cell::RefCell::new(Box::new(Scratch([0; SCRATCH])));
 }
 
@@ -200,12 +201,19 @@ fn store<S: Simd, const N: usize>(x: &[u8x64<S>; N], dst: &mut [u8]) {
     }
 }
 
-/// Bytes of byte planes per tile: a tile is `SCRATCH / BLOCK / TS` blocks. The kernels sweep a
-/// tile one byte plane at a time, so that only the 8 bit rows of one plane are in flight. (Rows a
-/// multiple of 4 KiB apart share L1 sets; when they are not line-aligned, a line shared by two
-/// blocks was evicted between them while all `8 * TS` rows were in flight, and that measured up
-/// to 1.5x slower. 16 KiB measured best of 2 to 32 KiB for typesizes 2, 4, 8.)
-const SCRATCH: usize = 16 * 1024;
+/// Bytes of the scratch: the largest tile.
+const SCRATCH: usize = 24 * 1024;
+
+/// Blocks per tile for typesize `ts`: 16 KiB of byte planes, 24 KiB for typesize 8. The kernels
+/// sweep a tile one byte plane at a time, so that only the 8 bit rows of one plane are in flight.
+/// (Rows a multiple of 4 KiB apart share L1 sets; when they are not line-aligned, a line shared by
+/// two blocks was evicted between them while all `8 * TS` rows were in flight, and that measured
+/// up to 1.5x slower. Of 8 to 32 KiB, 16 KiB measured best for typesizes 2 and 4; 24 KiB for
+/// typesize 8, 43-44% of memcpy forward instead of 39-40% at 16 KiB, when typesize 8 only gets
+/// 4 blocks, 256 bytes per row, per tile.)
+const fn tile_blocks(ts: usize) -> usize {
+    (if ts == 8 { 24 * 1024 } else { 16 * 1024 }) / BLOCK / ts
+}
 
 /// The transpose of one block of a byte plane in registers: the bit transpose, then 3 unzip
 /// stages. `PRE`: the plane's bytes are already reversed within 8-byte lanes (else this reverses
@@ -290,7 +298,7 @@ fn fwd<const TS: usize>(
     scratch: &mut Scratch,
 ) {
     let t = TS.trailing_zeros() as usize;
-    let tile_n = SCRATCH / BLOCK / TS;
+    let tile_n = const { tile_blocks(TS) };
     let mut b0 = 0;
     while b0 < m / BLOCK {
         let nb = tile_n.min(m / BLOCK - b0);
@@ -328,7 +336,7 @@ fn inv<const TS: usize>(
     scratch: &mut Scratch,
 ) {
     let t = TS.trailing_zeros() as usize;
-    let tile_n = SCRATCH / BLOCK / TS;
+    let tile_n = const { tile_blocks(TS) };
     let mut b0 = 0;
     while b0 < m / BLOCK {
         let nb = tile_n.min(m / BLOCK - b0);
@@ -369,7 +377,7 @@ pub(crate) fn bit_fwd(
     let m = m - m % BLOCK;
     if let (Isa::Avx512, Some(s)) = (isa, Level::new().as_avx512()) {
         if t == 0 {
-            // No scratch (zeroing 16 KiB would cost 1% of a 1 MiB call).
+            // No scratch needed.
             s.vectorize(
                 #[inline(always)]
                 || fwd_plane::<false>(s, &src[..m], &mut dst[off..], row, 0),

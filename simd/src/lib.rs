@@ -25,8 +25,9 @@
 //!
 //! On AVX-512 the `fullwidth` kernels take over typesizes 1, 2, 4, 8 in both directions: blocks of
 //! 512 elements in whole 64-byte vectors, transposed by cross-lane byte de-interleaves
-//! (`vpermt2b`, `log2 ts + 3` stages) and the same 3 bit delta swaps, in two passes over a 16 KiB
-//! L1 tile of byte planes that then writes the bit rows one byte plane at a time.
+//! (`vpermt2b`, `log2 ts + 3` stages) and one GFNI 8 x 8 bit transpose per vector
+//! (`vgf2p8affineqb`), in two passes over a 16 KiB L1 tile of byte planes that then writes the bit
+//! rows one byte plane at a time.
 //!
 //! Byte shuffles, the remainders the vector kernels leave, and the path for CPUs without a SIMD
 //! level use the older `swar` engine: blocks of 64-bit words in vectors of `u64` lanes
@@ -41,11 +42,20 @@
 //!
 //! # Instruction sets
 //!
-//! Everything is safe Rust. The `bytebit` and `fullwidth` kernels are generic over [`fearless_simd`]'s levels and
-//! are **dispatched at run time**: the CPU is detected on each call (cached by std), and the
+//! Everything is safe Rust. The `bytebit` and `fullwidth` kernels are generic over
+//! [`fearless_simd`]'s levels and are **dispatched at run time**: the CPU is detected on each call (cached by std), and the
 //! kernel runs inside the safe `Simd::vectorize` of the level's token, which compiles it with that
-//! level's target features (the `#[target_feature]` functions and the one `unsafe` call live in
-//! `fearless_simd`; no macro of it that expands to `unsafe` is used here):
+//! level's target features (the `#[target_feature]` functions and the `unsafe` calls live in
+//! `fearless_simd`).
+//!
+//! One intrinsic that `fearless_simd`'s portable types lack, GFNI's `vgf2p8affineqb` (a pure
+//! register-to-register operation, no pointers), is called through `fearless_simd::kernel!`: that
+//! macro wraps a safe function body in a `#[target_feature]` function of the level named by its
+//! token argument, and calls it with the token as the proof that the CPU has those features.
+//! Its expansion contains that one call in an `unsafe` block; the safety argument (a token can
+//! be made in safe code only by run-time detection) is `fearless_simd`'s, as for `vectorize`.
+//! `forbid(unsafe_code)` does not flag a dependency's macro expansion, and no `unsafe` is written
+//! in this crate.
 //!
 //! | CPU level | vector | notes |
 //! |---|---|---|

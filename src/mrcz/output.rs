@@ -1,7 +1,7 @@
 //! The file a [`FileWriter`](super::FileWriter) writes into.
 //!
 //! Where the filesystem allows it (Linux, not tmpfs), the file is written around the page cache
-//! ([`DirectFile`](super::direct::DirectFile)); otherwise through it, synced to disk in the
+//! ([`DirectFile`]); otherwise through it, synced to disk in the
 //! background as it grows ([`WriteBehind`]). Either way other threads can write whole frames at
 //! their final offsets through a [`WriteAt`] handle.
 

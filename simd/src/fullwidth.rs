@@ -26,11 +26,11 @@
 //! bits and bring in `e6 e7 e8`: byte address `e3 .. e8`, vector `TS * (7 - k) + j` holds
 //! bit row `8 j + k`.
 //!
-//! The first `t` stages only mix the `TS` vectors of 64 consecutive elements; the rest works on
-//! the 8 vectors of one byte plane. The kernels run them as two passes over a *tile* of blocks
-//! whose byte planes fill a 16 KiB (typesize 8: 24 KiB) L1 scratch: byte planes first, then plane by plane the
-//! typesize-1 kernel on 8 vectors in registers, so that only the 8 bit rows of one plane are
-//! written at a time (see [`tile_blocks`] for why that matters). The inverse runs everything
+//! The first `t` stages only mix the `TS` vectors of 64 consecutive elements; the rest works on the
+//! 8 vectors of one byte plane. The kernels run them as two passes over a *tile* of blocks whose
+//! byte planes fill an L1 scratch (16 KiB; 24 KiB for typesize 8): byte planes first, then plane by
+//! plane the typesize-1 kernel on 8 vectors in registers, so that only the 8 bit rows of one plane
+//! are written at a time (see [`tile_blocks`] for why that matters). The inverse runs everything
 //! backwards with zips, which undo an unzip pair; the bit transpose is its own inverse.
 //!
 //! Per vector that is `t + 3` permutes and one transpose (plus one `vpshufb` for typesize 1).
@@ -50,11 +50,18 @@
 //! | inverse, `bytebit` + byte-plane tiles (before) | 43 | 16 | 16 | 15 |
 //! | inverse, zips and 3 delta-swap stages | 57-58 | 41 | 39-40 | 36 |
 //! | inverse, zips and the GFNI transpose | 75-76 | 51-52 | 50 | 43-44 |
+//! | forward, GFNI, destination on a cache line, 24 KiB tiles for ts 8 | 75 | 52-53 | 52 | 44 |
+//! | inverse, the same | 82-83 | 55 | 52 | 45 |
+//!
+//! A `Vec` starts 16 bytes past a cache line, so every whole-vector row store into one straddles
+//! two lines; the encoder gives the kernels a line-aligned destination.
 
 #[cfg(target_arch = "x86")]
 use std::arch::x86::{_mm512_gf2p8affine_epi64_epi8, _mm512_set1_epi64};
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{_mm512_gf2p8affine_epi64_epi8, _mm512_set1_epi64};
+
+use std::cell::RefCell;
 
 use fearless_simd::{Avx512, Level, Simd, SimdBase, SimdInto, u8x64};
 
@@ -72,7 +79,7 @@ struct Scratch([u8; SCRATCH]);
 thread_local! {
     /// This thread's scratch, so that a call does not zero it first (1% of a 1 MiB call, 5% of a
     /// 64 KiB one).
-    static TILE: std::cell::RefCell<Box<Scratch>> = std::cell::RefCell::new(Box::new(Scratch([0; SCRATCH])));
+    static TILE: RefCell<Box<Scratch>> = RefCell::new(Box::new(Scratch([0; SCRATCH])));
 }
 
 /// Runs `f` with this thread's scratch (a fresh one if it is in use further up the stack).
@@ -97,8 +104,8 @@ fn pairs<V: Copy, const N: usize>(x: &mut [V; N], p: usize, op: impl Fn(V, V) ->
 
 /// Index vectors of the two halves of an unzip (`REV = false`) or of an unzip that also reverses
 /// the byte order within each 8-byte lane of its outputs (`REV = true`): output byte `i` of the
-/// low half is byte `2 * (i ^ r)` of `a ‖ b`, of the high half byte `2 * (i ^ r) + 1`, with `r` = 7
-/// or 0.
+/// low half is byte `2 * (i ^ r)` of `a ‖ b`, of the high half byte `2 * (i ^ r) + 1`, with
+/// `r` = 7 or 0.
 const fn unzip_index<const REV: bool>(high: bool) -> [u8; 64] {
     let mut idx = [0u8; 64];
     let mut i = 0;

@@ -24,10 +24,10 @@
 //! plane, then the byte unshuffle), which measured faster than the fused inverse.
 //!
 //! On AVX-512 the `fullwidth` kernels take over typesizes 1, 2, 4, 8 in both directions: blocks of
-//! 512 elements in whole 64-byte vectors, transposed by cross-lane byte de-interleaves
-//! (`vpermt2b`, `log2 ts + 3` stages) and one GFNI 8 x 8 bit transpose per vector
-//! (`vgf2p8affineqb`), in two passes over a 16 KiB L1 tile of byte planes that then writes the bit
-//! rows one byte plane at a time.
+//! 512 elements in whole 64-byte vectors, transposed by cross-lane byte de-interleaves (`vpermt2b`,
+//! `log2 ts + 3` stages) and one GFNI 8 x 8 bit transpose per vector (`vgf2p8affineqb`), in two
+//! passes over a 16 or 24 KiB L1 tile of byte planes that then writes the bit rows one byte plane
+//! at a time.
 //!
 //! Byte shuffles, the remainders the vector kernels leave, and the path for CPUs without a SIMD
 //! level use the older `swar` engine: blocks of 64-bit words in vectors of `u64` lanes
@@ -42,11 +42,11 @@
 //!
 //! # Instruction sets
 //!
-//! Everything is safe Rust. The `bytebit` and `fullwidth` kernels are generic over
-//! [`fearless_simd`]'s levels and are **dispatched at run time**: the CPU is detected on each call (cached by std), and the
-//! kernel runs inside the safe `Simd::vectorize` of the level's token, which compiles it with that
-//! level's target features (the `#[target_feature]` functions and the `unsafe` calls live in
-//! `fearless_simd`).
+//! Everything is safe Rust. The `bytebit` kernels are generic over [`fearless_simd`]'s levels,
+//! the `fullwidth` ones are written for its AVX-512 level, and both are **dispatched at run
+//! time**: the CPU is detected on each call (cached by std), and the kernel runs inside the safe
+//! `Simd::vectorize` of the level's token, which compiles it with that level's target features
+//! (the `#[target_feature]` functions and the `unsafe` calls live in `fearless_simd`).
 //!
 //! One intrinsic that `fearless_simd`'s portable types lack, GFNI's `vgf2p8affineqb` (a pure
 //! register-to-register operation, no pointers), is called through `fearless_simd::kernel!`: that

@@ -45,8 +45,8 @@ fn kernels(c: &mut Criterion) {
     }
 
     // The same into a destination that starts on a 64-byte line, as the encoder's shuffled
-    // blocks and the reader's frames do (a `Vec` above starts 16 bytes past one, so every
-    // whole-vector row store of the AVX-512 bitshuffle straddles two lines).
+    // blocks do (a `Vec` above starts 16 bytes past one, so every whole-vector row store of the
+    // AVX-512 bitshuffle straddles two lines).
     let mut buf = vec![0u8; SIZE + 64];
     let at = buf.as_ptr().align_offset(64).min(64);
     let aligned = &mut buf[at..at + SIZE];

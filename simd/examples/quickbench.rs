@@ -1,4 +1,5 @@
-//! Development timer: best-of-N time per kernel on 1 MiB (`QB_KIB` to change), as a ratio to `copy_from_slice`.
+//! Development timer: best-of-N time per kernel on 1 MiB (`QB_KIB` to change), as a ratio to
+//! `copy_from_slice`.
 //! Best-of-N is robust when other processes share the machine. `cargo run --release --example
 //! quickbench -p mrcz-simd [filter]`; the filter `isa` times every instruction-set path of the
 //! bitshuffle kernels, forced.

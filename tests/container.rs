@@ -364,6 +364,42 @@ fn stored_frames_decode_inside_writer_jobs() {
 }
 
 #[test]
+fn large_stored_frames_decode_alike_on_one_thread_or_many() {
+    // Frames of 512 KiB in 64 KiB blocks: large enough that a parallel decode splits them.
+    let (nx, ny, nz) = (1024, 512, 4);
+    let data = random_frames(Mode::Int8, nx, ny, nz, 5);
+    let opts = WriteOptions {
+        compression: Some(Compression {
+            block_size: Some(64 << 10),
+            ..Compression::default()
+        }),
+        ..WriteOptions::default()
+    };
+    let src = write(Mode::Int8, nx, ny, &data, &opts);
+    let mut r = Reader::new(Cursor::new(src)).unwrap();
+    let plain = WriteOptions {
+        compression: None,
+        ..WriteOptions::default()
+    };
+    let mut w = Writer::new(Cursor::new(Vec::new()), nx, ny, Mode::Int8, &plain).unwrap();
+    // The default window is one frame per pool thread.
+    assert!(w.frame_per_thread());
+    for i in 0..nz {
+        let mut stored = r.read_stored(i, Vec::new()).unwrap();
+        stored.set_parallel(i % 2 == 0);
+        let mut alone = vec![0u8; nx * ny];
+        stored.decode_into(&mut alone).unwrap();
+        assert_eq!(alone, data[i * nx * ny..(i + 1) * nx * ny], "frame {i}");
+        w.write_frame_with(move |out| stored.decode_into(out))
+            .unwrap();
+    }
+    let (cur, summary) = w.finish().unwrap();
+    assert_eq!(summary.frames, nz as u64);
+    let mut back = Reader::new(Cursor::new(cur.into_inner())).unwrap();
+    assert_eq!(back.read_all::<u8>().unwrap(), data);
+}
+
+#[test]
 fn eight_bit_statistics_are_the_same_measured_inside_the_encoder() {
     // With a frame per thread the writer measures 8-bit frames block by block inside the encoder;
     // with one frame in flight it measures them first. Both must give the exact statistics.

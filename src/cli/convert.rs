@@ -204,15 +204,17 @@ impl Job<'_> {
                     .map_err(|e| Failure::at(self.output, e))?;
             } else if reader.codec().is_some() {
                 // Compressed input: this thread only reads the chunk; decoding runs on the pool,
-                // overlapping with the writing of earlier frames.
+                // overlapping with the writing of earlier frames, one frame per thread when the
+                // window fills the pool (see `Writer::frame_per_thread`).
                 let buf = spare
                     .lock()
                     .ok()
                     .and_then(|mut s| s.pop())
                     .unwrap_or_default();
-                let stored = reader
+                let mut stored = reader
                     .read_stored(i, buf)
                     .map_err(|e| Failure::at(self.input, e))?;
+                stored.set_parallel(!writer.frame_per_thread());
                 let spare = Arc::clone(&spare);
                 let result = writer.write_frame_with(move |out| {
                     let r = stored.decode_into(out);

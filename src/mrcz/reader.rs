@@ -95,6 +95,14 @@ impl StoredFrame {
         &self.bytes
     }
 
+    /// Whether a chunk large enough to split is decoded on all of rayon's threads (the default,
+    /// from the reader's [`Limits::parallel`](crate::blosc::Limits::parallel)) or on the calling
+    /// thread only. Turn it off for frames decoded inside jobs that already run one frame per
+    /// thread (see [`Writer::frame_per_thread`](crate::mrcz::Writer::frame_per_thread)).
+    pub fn set_parallel(&mut self, parallel: bool) {
+        self.limits.parallel = parallel;
+    }
+
     /// Decodes the frame into `dst` (exactly the reader's `frame_len` bytes) in the machine's
     /// byte order, with the same checks and errors as [`Reader::read_frame`].
     pub fn decode_into(&self, dst: &mut [u8]) -> Result<()> {

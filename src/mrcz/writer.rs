@@ -357,6 +357,16 @@ impl<W: Write + Seek> Writer<W> {
         self.frame_len
     }
 
+    /// Whether the frames in flight alone keep every thread of rayon's pool busy (the window is
+    /// at least the pool's size). Each frame is then encoded on the thread of its job, and a
+    /// [`write_frame_with`](Self::write_frame_with) fill should produce its frame on that thread
+    /// too (e.g. a [`StoredFrame`](crate::mrcz::StoredFrame) with `set_parallel(false)`): a job
+    /// that splits its work across the pool waits for the pieces, and while it waits its thread
+    /// runs the jobs of later frames, so the frame the writer needs next is finished last.
+    pub fn frame_per_thread(&self) -> bool {
+        self.in_flight >= rayon::current_num_threads()
+    }
+
     /// Frames accepted so far.
     pub fn frames(&self) -> u64 {
         self.submitted
@@ -458,7 +468,7 @@ impl<W: Write + Seek> Writer<W> {
         // With a frame in flight per thread the frames alone keep the pool busy: each frame is
         // then encoded on its own thread, straight into its chunk. A narrower window (e.g.
         // `--in-flight 1` to save memory) splits each frame's blocks across the pool instead.
-        let parallel_blocks = self.in_flight < rayon::current_num_threads();
+        let parallel_blocks = !self.frame_per_thread();
         let output = self.spare_out.pop().unwrap_or_default();
         // A plain frame's place in the file is known now, so its job can write it there.
         let positional = match (&self.positional, &self.params) {

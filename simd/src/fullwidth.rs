@@ -38,6 +38,16 @@
 //! pair of vectors per stage). GFNI is part of `fearless_simd`'s AVX-512 level, and the
 //! intrinsic is called through its `kernel!` macro, which gives a safe target-feature context.
 //!
+//! * **Split store.** An unzip stage on the top vector bit of a pass need not be computed: if the
+//!   stage before it also orders each output's even bytes before its odd ones (its index vectors
+//!   do that for free, [`split_index`]), the last stage's outputs are `u.low ‖ v.low` and
+//!   `u.high ‖ v.high`, which two 32-byte stores per output write as they are ([`split_store`]).
+//!   The forward kernels of typesizes 2 to 8 store the last stage of the bit-row pass that way,
+//!   and typesizes 4 and 8 the last stage of the byte-plane pass too: `t + 1` permutes per
+//!   vector instead of `t + 3` (typesize 2: 3 instead of 4). Typesize 1, which writes its rows
+//!   straight from registers to L2, measured slower with twice the stores, and the inverse would
+//!   need the halves joined on loading, which costs a shuffle (`vinserti64x4`) again.
+//!
 //! Typesize 1 is the second pass alone, on the source ([`fwd_plane`], [`inv_plane`]). The kernels
 //! serve typesizes 1, 2, 4, 8 in both directions on AVX-512 (through `bytebit::bit_fwd` /
 //! `bit_inv`).
@@ -52,6 +62,8 @@
 //! | inverse, zips and the GFNI transpose | 75-76 | 51-52 | 50 | 43-44 |
 //! | forward, GFNI, destination on a cache line, 24 KiB tiles for ts 8 | 75 | 52-53 | 52 | 44 |
 //! | inverse, the same | 82-83 | 55 | 52 | 45 |
+//! | forward, split stores for ts 2-8 (see below), destination on a line | 75-76 | 54-55 | 52-55 | 47-49 |
+//! | the same into a `Vec` (before: 58-59 / 42-43 / 41 / 31) | 57-59 | 41 | 40-41 | 38 |
 //!
 //! A `Vec` starts 16 bytes past a cache line, so every whole-vector row store into one straddles
 //! two lines; the encoder gives the kernels a line-aligned destination.
@@ -131,6 +143,20 @@ const fn zip_index<const REV: bool>(high: bool) -> [u8; 64] {
     idx
 }
 
+/// `base` (an unzip's index vector) followed by the byte permutation that lets the *next* unzip
+/// stage be stored instead of computed (see [`split_store`]): output byte `j` is the unzip's
+/// byte `2 * ((j % 32) ^ r) + j / 32`, so the even bytes come first, then the odd ones, each
+/// half reversed within 8-byte lanes if `r` = 7.
+const fn split_index(base: [u8; 64], r: usize) -> [u8; 64] {
+    let mut idx = [0u8; 64];
+    let mut j = 0;
+    while j < 64 {
+        idx[j] = base[2 * ((j & 31) ^ r) + (j >> 5)];
+        j += 1;
+    }
+    idx
+}
+
 /// Unzip stage on vector bit `p` of `x` (see the module docs); with `REV`, the byte order within
 /// each 8-byte lane of the outputs is reversed too.
 #[inline(always)]
@@ -139,8 +165,22 @@ fn unzip_stage<const REV: bool, const N: usize>(
     x: &mut [u8x64<Avx512>; N],
     p: usize,
 ) {
-    let lo = u8x64::from_slice(simd, &const { unzip_index::<REV>(false) });
-    let hi = u8x64::from_slice(simd, &const { unzip_index::<REV>(true) });
+    let lo = &const { unzip_index::<REV>(false) };
+    let hi = &const { unzip_index::<REV>(true) };
+    unzip_with(simd, x, p, lo, hi);
+}
+
+/// Unzip stage on vector bit `p` of `x` with the index vectors `lo`, `hi`.
+#[inline(always)]
+fn unzip_with<const N: usize>(
+    simd: Avx512,
+    x: &mut [u8x64<Avx512>; N],
+    p: usize,
+    lo: &[u8; 64],
+    hi: &[u8; 64],
+) {
+    let lo = u8x64::from_slice(simd, lo);
+    let hi = u8x64::from_slice(simd, hi);
     pairs(x, p, |u, v| {
         (
             simd.concat_swizzle_dyn_u8x64(u, v, lo),
@@ -236,6 +276,47 @@ fn transpose8<const PRE: bool>(simd: Avx512, x: &mut [u8x64<Avx512>; 8]) {
     }
 }
 
+/// Stores the outputs of an unzip stage without computing it. When `u` and `v` come from a stage
+/// with [`split_index`] indices (`r` = 0), the unzip of the pair would be `u.low ‖ v.low` and
+/// `u.high ‖ v.high`: those 32-byte halves go to `lo` and `hi` directly. A store of a low half and
+/// one of a high half (`vextracti64x4` to memory) take no shuffle slot, where the stage took two
+/// `vpermt2b` (and the two halves cost less store time than one 64-byte store).
+///
+/// `zero` is 0 but opaque to the compiler (`black_box`): at a known offset LLVM merges two
+/// adjacent 32-byte stores back into one 64-byte store, re-creating the shuffle it saves
+/// (`vinserti64x4`, `vshufi64x2`).
+#[inline(always)]
+fn split_store(
+    simd: Avx512,
+    u: u8x64<Avx512>,
+    v: u8x64<Avx512>,
+    lo: &mut [u8],
+    hi: &mut [u8],
+    zero: usize,
+) {
+    let (ul, uh) = simd.split_u8x64(u);
+    let (vl, vh) = simd.split_u8x64(v);
+    ul.store_slice(&mut lo[..32]);
+    vl.store_slice(&mut lo[32 + zero..][..32]);
+    uh.store_slice(&mut hi[..32]);
+    vh.store_slice(&mut hi[32 + zero..][..32]);
+}
+
+/// [`transpose8`] up to its last unzip stage, whose outputs are left to [`split_store`]: bit row
+/// `k` is then the split store of the pair `(x[m], x[m | 4])`, low halves for `k = 7 - m`, high
+/// halves for `k = 3 - m`.
+#[inline(always)]
+fn transpose8_split<const PRE: bool>(simd: Avx512, x: &mut [u8x64<Avx512>; 8]) {
+    for v in x.iter_mut() {
+        let r = if PRE { *v } else { reverse_lanes(simd, *v) };
+        *v = bit_transpose(simd, r);
+    }
+    unzip_stage::<false, 8>(simd, x, 0);
+    let lo = &const { split_index(unzip_index::<false>(false), 0) };
+    let hi = &const { split_index(unzip_index::<false>(true), 0) };
+    unzip_with(simd, x, 1, lo, hi);
+}
+
 /// Inverse of [`transpose8`].
 #[inline(always)]
 fn untranspose8<const PRE: bool>(simd: Avx512, x: &mut [u8x64<Avx512>; 8]) {
@@ -253,25 +334,64 @@ fn untranspose8<const PRE: bool>(simd: Avx512, x: &mut [u8x64<Avx512>; 8]) {
 /// each row gets 128 contiguous bytes at a time (measured 4% faster than one block).
 #[inline(always)]
 fn fwd_plane<const PRE: bool>(simd: Avx512, plane: &[u8], dst: &mut [u8], row: usize, at: usize) {
+    if !PRE {
+        // Typesize 1: the rows go to memory from L2, where two 32-byte stores per 64 bytes
+        // measured slower (72% of memcpy instead of 76%) than computing the last stage.
+        let mut pairs = plane.chunks_exact(2 * BLOCK);
+        for (q, s) in pairs.by_ref().enumerate() {
+            let mut x = load::<_, 8>(simd, &s[..BLOCK]);
+            let mut y = load::<_, 8>(simd, &s[BLOCK..]);
+            transpose8::<PRE>(simd, &mut x);
+            transpose8::<PRE>(simd, &mut y);
+            for k in 0..8 {
+                let out = &mut dst[k * row + at + 128 * q..][..128];
+                x[7 - k].store_slice(&mut out[..64]);
+                y[7 - k].store_slice(&mut out[64..]);
+            }
+        }
+        let rest = pairs.remainder();
+        if !rest.is_empty() {
+            let mut x = load::<_, 8>(simd, rest);
+            transpose8::<PRE>(simd, &mut x);
+            let at = at + (plane.len() - BLOCK) / 8;
+            for (k, u) in x.iter().rev().enumerate() {
+                u.store_slice(&mut dst[k * row + at..][..64]);
+            }
+        }
+        return;
+    }
+    let zero = std::hint::black_box(0usize);
     let mut pairs = plane.chunks_exact(2 * BLOCK);
     for (q, s) in pairs.by_ref().enumerate() {
         let mut x = load::<_, 8>(simd, &s[..BLOCK]);
         let mut y = load::<_, 8>(simd, &s[BLOCK..]);
-        transpose8::<PRE>(simd, &mut x);
-        transpose8::<PRE>(simd, &mut y);
-        for k in 0..8 {
-            let out = &mut dst[k * row + at + 128 * q..][..128];
-            x[7 - k].store_slice(&mut out[..64]);
-            y[7 - k].store_slice(&mut out[64..]);
+        transpose8_split::<PRE>(simd, &mut x);
+        transpose8_split::<PRE>(simd, &mut y);
+        let at = at + 128 * q;
+        for m in 0..4 {
+            let (head, tail) = dst.split_at_mut((7 - m) * row + at);
+            let (lo, hi) = (&mut tail[..128], &mut head[(3 - m) * row + at..][..128]);
+            let (lo_x, lo_y) = lo.split_at_mut(64);
+            let (hi_x, hi_y) = hi.split_at_mut(64);
+            split_store(simd, x[m], x[m | 4], lo_x, hi_x, zero);
+            split_store(simd, y[m], y[m | 4], lo_y, hi_y, zero);
         }
     }
     let rest = pairs.remainder();
     if !rest.is_empty() {
         let mut x = load::<_, 8>(simd, rest);
-        transpose8::<PRE>(simd, &mut x);
+        transpose8_split::<PRE>(simd, &mut x);
         let at = at + (plane.len() - BLOCK) / 8;
-        for (k, u) in x.iter().rev().enumerate() {
-            u.store_slice(&mut dst[k * row + at..][..64]);
+        for m in 0..4 {
+            let (head, tail) = dst.split_at_mut((7 - m) * row + at);
+            split_store(
+                simd,
+                x[m],
+                x[m | 4],
+                &mut tail[..64],
+                &mut head[(3 - m) * row + at..][..64],
+                zero,
+            );
         }
     }
 }
@@ -306,6 +426,7 @@ fn fwd<const TS: usize>(
 ) {
     let t = TS.trailing_zeros() as usize;
     let tile_n = const { tile_blocks(TS) };
+    let zero = std::hint::black_box(0usize);
     let mut b0 = 0;
     while b0 < m / BLOCK {
         let nb = tile_n.min(m / BLOCK - b0);
@@ -313,13 +434,33 @@ fn fwd<const TS: usize>(
         // Byte planes of each 64 elements, reversed within 8-byte lanes by the last stage.
         for (c, s) in tile.chunks_exact(64 * TS).enumerate() {
             let mut x = load::<_, TS>(simd, s);
-            for p in 0..t - 1 {
-                unzip_stage::<false, TS>(simd, &mut x, p);
-            }
-            unzip_stage::<true, TS>(simd, &mut x, t - 1);
-            for (j, v) in x.iter().enumerate() {
-                let at = j * tile_n * BLOCK + 64 * c;
-                v.store_slice(&mut scratch.0[at..at + 64]);
+            if TS == 2 {
+                unzip_stage::<true, TS>(simd, &mut x, 0);
+                for (j, v) in x.iter().enumerate() {
+                    let at = j * tile_n * BLOCK + 64 * c;
+                    v.store_slice(&mut scratch.0[at..at + 64]);
+                }
+            } else {
+                // The last stage (vector bit t - 1) is stored, not computed.
+                for p in 0..t - 2 {
+                    unzip_stage::<false, TS>(simd, &mut x, p);
+                }
+                let lo = &const { split_index(unzip_index::<false>(false), 7) };
+                let hi = &const { split_index(unzip_index::<false>(true), 7) };
+                unzip_with(simd, &mut x, t - 2, lo, hi);
+                let half = TS / 2;
+                for j in 0..half {
+                    let at = j * tile_n * BLOCK + 64 * c;
+                    let (head, tail) = scratch.0.split_at_mut(at + half * tile_n * BLOCK);
+                    split_store(
+                        simd,
+                        x[j],
+                        x[j + half],
+                        &mut head[at..][..64],
+                        &mut tail[..64],
+                        zero,
+                    );
+                }
             }
         }
         for j in 0..TS {

@@ -493,3 +493,68 @@ fn plain_frames_read_what_read_frame_reads() {
     assert!(Reader::open(&z).unwrap().plain_frames().unwrap().is_none());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn stored_frames_read_what_read_stored_reads() {
+    let dir = std::env::temp_dir().join(format!("mrcz-stored-frames-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (nx, ny, nz) = (53, 40, 6);
+    let data = random_frames(Mode::Int16, nx, ny, nz, 9);
+    let path = dir.join("be.mrcz");
+    let opts = WriteOptions {
+        endian: Endian::Big,
+        ..WriteOptions::default()
+    };
+    let mut w = Writer::create(&path, nx, ny, Mode::Int16, &opts).unwrap();
+    w.write_frames(&data).unwrap();
+    w.finish().unwrap();
+    let mut r = Reader::open(&path).unwrap();
+    let chunks = r.stored_frames().unwrap().expect("an MRCZ file on Unix");
+    assert_eq!(chunks.frames(), nz);
+    let len = r.frame_len();
+    for i in 0..nz {
+        let a = r.read_stored(i, Vec::new()).unwrap();
+        // From another thread, into a spare buffer of the wrong size.
+        let b = std::thread::scope(|s| {
+            s.spawn(|| chunks.read_stored(i, vec![7; 3]).unwrap())
+                .join()
+                .unwrap()
+        });
+        assert_eq!((a.index(), a.bytes()), (b.index(), b.bytes()), "frame {i}");
+        let mut out = vec![0u8; len];
+        b.decode_into(&mut out).unwrap();
+        assert_eq!(&out[..], &data[i * len..(i + 1) * len], "frame {i}");
+    }
+    assert!(chunks.read_stored(nz, Vec::new()).is_err());
+
+    // A file cut short after it was opened: the read names the frame.
+    let (last, _) = r.frame_extent(nz - 1).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(last + 10)
+        .unwrap();
+    let err = chunks.read_stored(nz - 1, Vec::new()).unwrap_err();
+    assert!(
+        matches!(err, mrcz::Error::Format { .. }) && err.to_string().contains("frame 5"),
+        "{err}"
+    );
+
+    let plain = dir.join("p.mrc");
+    let opts = WriteOptions {
+        compression: None,
+        ..WriteOptions::default()
+    };
+    let mut w = Writer::create(&plain, nx, ny, Mode::Int16, &opts).unwrap();
+    w.write_frames(&data[..len]).unwrap();
+    w.finish().unwrap();
+    assert!(
+        Reader::open(&plain)
+            .unwrap()
+            .stored_frames()
+            .unwrap()
+            .is_none()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -193,6 +193,11 @@ impl Job<'_> {
         let plain = reader
             .plain_frames()
             .map_err(|e| Failure::at(self.input, e))?;
+        let chunks = reader
+            .stored_frames()
+            .map_err(|e| Failure::at(self.input, e))?;
+        // Decode jobs one frame per thread when the window fills the pool.
+        let serial = writer.frame_per_thread();
         for i in 0..frames {
             if unpack {
                 packed.resize(reader.frame_len(), 0);
@@ -202,10 +207,31 @@ impl Job<'_> {
                 writer
                     .write_frame_vec(unpack_uint4(nx, &packed))
                     .map_err(|e| Failure::at(self.output, e))?;
+            } else if let Some(chunks) = &chunks {
+                // Compressed input: the job reads its own chunk and decodes it on the pool, so
+                // this thread only writes (reading 7 MB chunks here left the disk idle between
+                // frames), one frame per thread when the window fills the pool (see
+                // `Writer::frame_per_thread`).
+                let chunks = chunks.clone();
+                let spare = Arc::clone(&spare);
+                let result = writer.write_frame_with(move |out| {
+                    let buf = spare
+                        .lock()
+                        .ok()
+                        .and_then(|mut s| s.pop())
+                        .unwrap_or_default();
+                    let mut stored = chunks.read_stored(i, buf)?;
+                    stored.set_parallel(!serial);
+                    let r = stored.decode_into(out);
+                    if let Ok(mut s) = spare.lock() {
+                        s.push(stored.into_bytes());
+                    }
+                    r
+                });
+                result.map_err(|e| self.blame(e))?;
             } else if reader.codec().is_some() {
-                // Compressed input: this thread only reads the chunk; decoding runs on the pool,
-                // overlapping with the writing of earlier frames, one frame per thread when the
-                // window fills the pool (see `Writer::frame_per_thread`).
+                // Compressed input without positional reads: this thread reads the chunk and
+                // the pool decodes it, overlapping with the writing of earlier frames.
                 let buf = spare
                     .lock()
                     .ok()
@@ -214,7 +240,7 @@ impl Job<'_> {
                 let mut stored = reader
                     .read_stored(i, buf)
                     .map_err(|e| Failure::at(self.input, e))?;
-                stored.set_parallel(!writer.frame_per_thread());
+                stored.set_parallel(!serial);
                 let spare = Arc::clone(&spare);
                 let result = writer.write_frame_with(move |out| {
                     let r = stored.decode_into(out);

@@ -15,7 +15,7 @@ pub mod writebehind;
 mod writer;
 
 pub use pixel::{Pixel, swap_bytes, unpack_uint4};
-pub use reader::{PlainFrames, ReadOptions, Reader, StoredFrame};
+pub use reader::{PlainFrames, ReadOptions, Reader, StoredFrame, StoredFrames};
 pub use stats::Stats;
 pub use validate::{
     FileCheck, Finding, ValidateOptions, ValidationReport, validate_file, validate_stream,

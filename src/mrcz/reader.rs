@@ -168,6 +168,26 @@ impl Reader<BufReader<File>> {
             swap: (self.header.endian != Endian::native()).then(|| self.header.mode.swap_unit()),
         }))
     }
+
+    /// For MRCZ files on Unix: a handle that reads the frames' chunks at their offsets from any
+    /// thread, so that each job of a [`Writer::write_frame_with`](crate::mrcz::Writer::write_frame_with)
+    /// pipeline reads its own chunk and the thread that writes the output never waits for the
+    /// input. `None` for plain files and elsewhere.
+    pub fn stored_frames(&self) -> Result<Option<StoredFrames>> {
+        let Layout::Chunks(chunks) = &self.layout else {
+            return Ok(None);
+        };
+        if !cfg!(unix) {
+            return Ok(None);
+        }
+        Ok(Some(StoredFrames {
+            file: Arc::new(self.src.get_ref().try_clone()?),
+            chunks: chunks.as_slice().into(),
+            frame_len: self.frame_len,
+            limits: self.options.blosc.clone(),
+            swap: (self.header.endian != Endian::native()).then(|| self.header.mode.swap_unit()),
+        }))
+    }
 }
 
 /// Reads the frames of a plain MRC file at their offsets, from any thread (see
@@ -200,6 +220,47 @@ impl PlainFrames {
             swap_bytes(dst, unit);
         }
         Ok(())
+    }
+}
+
+/// Reads the stored chunks of an MRCZ file at their offsets, from any thread (see
+/// [`Reader::stored_frames`]).
+#[derive(Debug, Clone)]
+pub struct StoredFrames {
+    file: Arc<File>,
+    chunks: Arc<[Extent]>,
+    frame_len: usize,
+    limits: blosc::Limits,
+    swap: Option<usize>,
+}
+
+impl StoredFrames {
+    /// Number of frames.
+    pub fn frames(&self) -> usize {
+        self.chunks.len()
+    }
+
+    /// Reads frame `i`'s chunk into `buf` (resized to the chunk; pass a spare buffer to reuse its
+    /// allocation) without decoding it, like [`Reader::read_stored`]. A failed or short read is an
+    /// [`Error::Format`] naming the frame and its offset.
+    pub fn read_stored(&self, i: usize, mut buf: Vec<u8>) -> Result<StoredFrame> {
+        let &(at, len) = self.chunks.get(i).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "frame {i} requested from a file of {} frames",
+                self.frames()
+            ))
+        })?;
+        buf.resize(len, 0);
+        read_exact_at(&self.file, &mut buf, at)
+            .map_err(|e| Error::format(format!("reading frame {i}: {e}"), at))?;
+        Ok(StoredFrame {
+            index: i,
+            bytes: buf,
+            frame_len: self.frame_len,
+            compressed: true,
+            limits: self.limits.clone(),
+            swap: self.swap,
+        })
     }
 }
 

@@ -212,8 +212,13 @@ impl Job<'_> {
                 // this thread only writes (reading 7 MB chunks here left the disk idle between
                 // frames), one frame per thread when the window fills the pool (see
                 // `Writer::frame_per_thread`).
+                // The first frame is decoded on the whole pool, and the next ones are submitted
+                // only once it is done: the disk waits for it, and next to the others it would
+                // take a whole frame's single-thread time.
                 let chunks = chunks.clone();
                 let spare = Arc::clone(&spare);
+                let first = i == 0;
+                let (decoded, wait) = std::sync::mpsc::sync_channel::<()>(1);
                 let result = writer.write_frame_with(move |out| {
                     let buf = spare
                         .lock()
@@ -221,14 +226,19 @@ impl Job<'_> {
                         .and_then(|mut s| s.pop())
                         .unwrap_or_default();
                     let mut stored = chunks.read_stored(i, buf)?;
-                    stored.set_parallel(!serial);
+                    stored.set_parallel(first || !serial);
                     let r = stored.decode_into(out);
                     if let Ok(mut s) = spare.lock() {
                         s.push(stored.into_bytes());
                     }
+                    drop(decoded);
                     r
                 });
                 result.map_err(|e| self.blame(e))?;
+                if first {
+                    // Returns when the job has decoded (or failed, or been dropped).
+                    let _ = wait.recv();
+                }
             } else if reader.codec().is_some() {
                 // Compressed input without positional reads: this thread reads the chunk and
                 // the pool decodes it, overlapping with the writing of earlier frames.

@@ -210,11 +210,10 @@ impl Job<'_> {
             } else if let Some(chunks) = &chunks {
                 // Compressed input: the job reads its own chunk and decodes it on the pool, so
                 // this thread only writes (reading 7 MB chunks here left the disk idle between
-                // frames), one frame per thread when the window fills the pool (see
-                // `Writer::frame_per_thread`).
-                // The first frame is decoded on the whole pool, and the next ones are submitted
-                // only once it is done: the disk waits for it, and next to the others it would
-                // take a whole frame's single-thread time.
+                // frames). Frames decode one per thread when the window fills the pool (see
+                // `Writer::frame_per_thread`), except the first: the disk waits for it, so it is
+                // decoded on the whole pool, and the next frames are submitted once it is done
+                // (alongside them it would take a whole frame's single-thread time).
                 let chunks = chunks.clone();
                 let spare = Arc::clone(&spare);
                 let first = i == 0;

@@ -165,7 +165,7 @@ impl Reader<BufReader<File>> {
             offset,
             frame_len: self.frame_len,
             frames: self.frames(),
-            swap: (self.header.endian != Endian::native()).then(|| self.header.mode.swap_unit()),
+            swap: self.swap_unit(),
         }))
     }
 
@@ -185,7 +185,7 @@ impl Reader<BufReader<File>> {
             chunks: chunks.as_slice().into(),
             frame_len: self.frame_len,
             limits: self.options.blosc.clone(),
-            swap: (self.header.endian != Endian::native()).then(|| self.header.mode.swap_unit()),
+            swap: self.swap_unit(),
         }))
     }
 }
@@ -551,10 +551,15 @@ impl<R: Read + Seek> Reader<R> {
                 }
             }
         }
-        if self.header.endian != Endian::native() {
-            swap_bytes(dst, self.header.mode.swap_unit());
+        if let Some(unit) = self.swap_unit() {
+            swap_bytes(dst, unit);
         }
         Ok(())
+    }
+
+    /// The unit to byte-swap decoded frames by, if the file's byte order is not the machine's.
+    fn swap_unit(&self) -> Option<usize> {
+        (self.header.endian != Endian::native()).then(|| self.header.mode.swap_unit())
     }
 
     /// Reads frame `i`'s stored bytes (a Blosc chunk, or the raw section of a plain file) into
@@ -577,7 +582,7 @@ impl<R: Read + Seek> Reader<R> {
             frame_len: self.frame_len,
             compressed: matches!(self.layout, Layout::Chunks(_)),
             limits: self.options.blosc.clone(),
-            swap: (self.header.endian != Endian::native()).then(|| self.header.mode.swap_unit()),
+            swap: self.swap_unit(),
         })
     }
 

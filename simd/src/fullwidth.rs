@@ -62,7 +62,7 @@
 //! | inverse, zips and the GFNI transpose | 75-76 | 51-52 | 50 | 43-44 |
 //! | forward, GFNI, destination on a cache line, 24 KiB tiles for ts 8 | 75 | 52-53 | 52 | 44 |
 //! | inverse, the same | 82-83 | 55 | 52 | 45 |
-//! | forward, split stores for ts 2-8 (see below), destination on a line | 75-76 | 54-55 | 52-55 | 47-49 |
+//! | forward, split stores for ts 2-8 (see above), destination on a line | 75-76 | 54-55 | 52-55 | 47-49 |
 //! | the same into a `Vec` (before: 58-59 / 42-43 / 41 / 31) | 57-59 | 41 | 40-41 | 38 |
 //!
 //! A `Vec` starts 16 bytes past a cache line, so every whole-vector row store into one straddles
@@ -302,14 +302,13 @@ fn split_store(
     vh.store_slice(&mut hi[32 + zero..][..32]);
 }
 
-/// [`transpose8`] up to its last unzip stage, whose outputs are left to [`split_store`]: bit row
-/// `k` is then the split store of the pair `(x[m], x[m | 4])`, low halves for `k = 7 - m`, high
-/// halves for `k = 3 - m`.
+/// [`transpose8`] of a plane already reversed within 8-byte lanes, up to its last unzip stage,
+/// whose outputs are left to [`split_store`]: bit row `k` is then the split store of the pair
+/// `(x[m], x[m | 4])`, low halves for `k = 7 - m`, high halves for `k = 3 - m`.
 #[inline(always)]
-fn transpose8_split<const PRE: bool>(simd: Avx512, x: &mut [u8x64<Avx512>; 8]) {
+fn transpose8_split(simd: Avx512, x: &mut [u8x64<Avx512>; 8]) {
     for v in x.iter_mut() {
-        let r = if PRE { *v } else { reverse_lanes(simd, *v) };
-        *v = bit_transpose(simd, r);
+        *v = bit_transpose(simd, *v);
     }
     unzip_stage::<false, 8>(simd, x, 0);
     let lo = &const { split_index(unzip_index::<false>(false), 0) };
@@ -365,8 +364,8 @@ fn fwd_plane<const PRE: bool>(simd: Avx512, plane: &[u8], dst: &mut [u8], row: u
     for (q, s) in pairs.by_ref().enumerate() {
         let mut x = load::<_, 8>(simd, &s[..BLOCK]);
         let mut y = load::<_, 8>(simd, &s[BLOCK..]);
-        transpose8_split::<PRE>(simd, &mut x);
-        transpose8_split::<PRE>(simd, &mut y);
+        transpose8_split(simd, &mut x);
+        transpose8_split(simd, &mut y);
         let at = at + 128 * q;
         for m in 0..4 {
             let (head, tail) = dst.split_at_mut((7 - m) * row + at);
@@ -380,7 +379,7 @@ fn fwd_plane<const PRE: bool>(simd: Avx512, plane: &[u8], dst: &mut [u8], row: u
     let rest = pairs.remainder();
     if !rest.is_empty() {
         let mut x = load::<_, 8>(simd, rest);
-        transpose8_split::<PRE>(simd, &mut x);
+        transpose8_split(simd, &mut x);
         let at = at + (plane.len() - BLOCK) / 8;
         for m in 0..4 {
             let (head, tail) = dst.split_at_mut((7 - m) * row + at);

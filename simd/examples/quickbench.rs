@@ -8,7 +8,12 @@ use std::time::Instant;
 
 fn best(mut f: impl FnMut()) -> f64 {
     let mut b = f64::MAX;
-    for _ in 0..300 {
+    // `QB_REPS=100000` runs a kernel long enough for `perf record` / `perf annotate`.
+    let reps: usize = std::env::var("QB_REPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
+    for _ in 0..reps {
         let t = Instant::now();
         f();
         b = b.min(t.elapsed().as_secs_f64());

@@ -8,15 +8,18 @@ Our binary fsyncs its output before renaming it into place, so python's side fsy
 
 Inputs (generated once into the work folder): 8-bit Poisson movies at 0.1, 1 and 4 counts per
 pixel, and a float32 gain-normalised movie (1 count/pixel x a fixed gain map ~ N(1, 0.05)).
-Each timing is the median of --repeat runs with a warm page cache. Memory is the maximum resident
-set size from /usr/bin/time -v.
+Each timing is the median of --repeat runs with a warm page cache. The runs of the two sides
+(and of the write floor below) alternate, one of each per round, the side going first switching
+every round, so that both meet the disk in the same state; the disk's speed drifts within a
+minute on the benchmark machine. Memory is the maximum resident set size from /usr/bin/time -v.
 
 Decompress ends writing the whole plain movie to disk, which bounds any program's speed. The
-"bound" column measures that in the same run: our binary copying the plain input to a plain
+"bound" column measures that in the same rounds: our binary copying the plain input to a plain
 output (same writer, fsync, no decoding) is the floor; python-mrcz's decompress time over that
 floor is the largest speed ratio any decoder could reach against it on this disk.
 
-Usage: python benches/peer.py BINARY WORKDIR [--frames 20] [--size 4096] [--repeat 3] [--quick]
+Usage: python benches/peer.py BINARY WORKDIR [--frames 20] [--size 4096] [--repeat 3] [--threads 2]
+       [--codecs zstd,lz4,zlib]
 Prints a Markdown table on stdout.
 """
 import argparse
@@ -90,12 +93,16 @@ def generate(work, frames, size):
     return movies
 
 
-def median_time(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t, _ = fn()
-        times.append(t)
-    return statistics.median(times)
+def median_times(fns, repeat):
+    """Median time of each of `fns` over `repeat` rounds that run each once, in an order that
+    rotates every round."""
+    times = [[] for _ in fns]
+    for r in range(repeat):
+        for k in range(len(fns)):
+            i = (k + r) % len(fns)
+            t, _ = fns[i]()
+            times[i].append(t)
+    return [statistics.median(ts) for ts in times]
 
 
 def main():
@@ -121,13 +128,14 @@ def main():
         raw = os.path.getsize(src) - 1024
         # The write floor: plain input copied to a plain output by our writer (no decoding).
         floor_out = os.path.join(args.work, "floor-out.mrc")
-        floor_t = median_time(lambda: ours(binary, "decompress", src, floor_out, "none", t), args.repeat)
-        os.remove(floor_out)
+        floors = []
         for codec in args.codecs.split(","):
             py_z = os.path.join(args.work, f"py-{codec}.mrcz")
             rs_z = os.path.join(args.work, f"rs-{codec}.mrcz")
-            py_t = median_time(lambda: theirs("compress", src, py_z, codec, t), args.repeat)
-            rs_t = median_time(lambda: ours(binary, "compress", src, rs_z, codec, t), args.repeat)
+            py_t, rs_t = median_times([
+                lambda: theirs("compress", src, py_z, codec, t),
+                lambda: ours(binary, "compress", src, rs_z, codec, t),
+            ], args.repeat)
             rss = max_rss_kb(ours(binary, "compress", src, rs_z, codec, t)[1]) / 1024
             py_ratio = raw / (os.path.getsize(py_z) - 1024)
             rs_ratio = raw / (os.path.getsize(rs_z) - 1024)
@@ -135,15 +143,19 @@ def main():
                   f"{py_t / rs_t:.2f} | | {py_ratio:.3f} | {rs_ratio:.3f} | {rss:.0f} |", flush=True)
             py_out = os.path.join(args.work, "py-out.mrc")
             rs_out = os.path.join(args.work, "rs-out.mrc")
-            py_t = median_time(lambda: theirs("decompress", py_z, py_out, codec, t), args.repeat)
-            rs_t = median_time(lambda: ours(binary, "decompress", py_z, rs_out, codec, t), args.repeat)
+            py_t, rs_t, floor_t = median_times([
+                lambda: theirs("decompress", py_z, py_out, codec, t),
+                lambda: ours(binary, "decompress", py_z, rs_out, codec, t),
+                lambda: ours(binary, "decompress", src, floor_out, "none", t),
+            ], args.repeat)
+            floors.append(f"{codec} {floor_t:.3f} s")
             rss = max_rss_kb(ours(binary, "decompress", py_z, rs_out, codec, t)[1]) / 1024
             print(f"| {name} | {codec} | decompress | {raw / py_t / 1e6:.0f} | {raw / rs_t / 1e6:.0f} | "
                   f"{py_t / rs_t:.2f} | {py_t / floor_t:.2f} | | | {rss:.0f} |", flush=True)
-            for p in (py_out, rs_out, rs_z):
+            for p in (py_out, rs_out, rs_z, floor_out):
                 os.remove(p)
-        print(f"<!-- input {name}: {raw / 1e6:.0f} MB; write floor {floor_t:.3f} s "
-              f"({raw / floor_t / 1e6:.0f} MB/s) -->", flush=True)
+        print(f"<!-- input {name}: {raw / 1e6:.0f} MB; write floor (in the rounds of each codec's "
+              f"decompress) {', '.join(floors)} -->", flush=True)
 
 
 if __name__ == "__main__":

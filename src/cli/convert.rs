@@ -189,7 +189,7 @@ impl Job<'_> {
         let mut progress = Progress::new(verb, frames as u64, self.out.quiet || self.out.json);
         let mut packed = Vec::new();
         // Stored-chunk buffers come back from the decode jobs for reuse.
-        let spare: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+        let spare = Spares::default();
         let plain = reader
             .plain_frames()
             .map_err(|e| Failure::at(self.input, e))?;
@@ -215,21 +215,14 @@ impl Job<'_> {
                 // decoded on the whole pool, and the next frames are submitted once it is done
                 // (alongside them it would take a whole frame's single-thread time).
                 let chunks = chunks.clone();
-                let spare = Arc::clone(&spare);
+                let spare = spare.clone();
                 let first = i == 0;
                 let (decoded, wait) = std::sync::mpsc::sync_channel::<()>(1);
                 let result = writer.write_frame_with(move |out| {
-                    let buf = spare
-                        .lock()
-                        .ok()
-                        .and_then(|mut s| s.pop())
-                        .unwrap_or_default();
-                    let mut stored = chunks.read_stored(i, buf)?;
+                    let mut stored = chunks.read_stored(i, spare.take())?;
                     stored.set_parallel(first || !serial);
                     let r = stored.decode_into(out);
-                    if let Ok(mut s) = spare.lock() {
-                        s.push(stored.into_bytes());
-                    }
+                    spare.give(stored.into_bytes());
                     drop(decoded);
                     r
                 });
@@ -241,21 +234,14 @@ impl Job<'_> {
             } else if reader.codec().is_some() {
                 // Compressed input without positional reads: this thread reads the chunk and
                 // the pool decodes it, overlapping with the writing of earlier frames.
-                let buf = spare
-                    .lock()
-                    .ok()
-                    .and_then(|mut s| s.pop())
-                    .unwrap_or_default();
                 let mut stored = reader
-                    .read_stored(i, buf)
+                    .read_stored(i, spare.take())
                     .map_err(|e| Failure::at(self.input, e))?;
                 stored.set_parallel(!serial);
-                let spare = Arc::clone(&spare);
+                let spare = spare.clone();
                 let result = writer.write_frame_with(move |out| {
                     let r = stored.decode_into(out);
-                    if let Ok(mut s) = spare.lock() {
-                        s.push(stored.into_bytes());
-                    }
+                    spare.give(stored.into_bytes());
                     r
                 });
                 result.map_err(|e| self.blame(e))?;
@@ -334,4 +320,27 @@ fn convert_metadata(m: &Metadata, want: MetaFormat) -> mrcz::Result<Metadata> {
         (Metadata::Json { value, .. }, MetaFormat::Msgpack) => Metadata::msgpack(value.clone())?,
         _ => m.clone(),
     })
+}
+
+/// Stored-chunk buffers that the decode jobs hand back for the next chunks to reuse; shared by
+/// cloning.
+#[derive(Clone, Default)]
+struct Spares(Arc<Mutex<Vec<Vec<u8>>>>);
+
+impl Spares {
+    /// A spare buffer, or a new empty one.
+    fn take(&self) -> Vec<u8> {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|mut s| s.pop())
+            .unwrap_or_default()
+    }
+
+    /// Keeps `buf` for a later [`take`](Self::take).
+    fn give(&self, buf: Vec<u8>) {
+        if let Ok(mut s) = self.0.lock() {
+            s.push(buf);
+        }
+    }
 }

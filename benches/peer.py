@@ -18,8 +18,12 @@ Decompress ends writing the whole plain movie to disk, which bounds any program'
 output (same writer, fsync, no decoding) is the floor; python-mrcz's decompress time over that
 floor is the largest speed ratio any decoder could reach against it on this disk.
 
+Every timed run writes a new output file: the previous round's output is removed (and the removal
+synced) before the run starts, outside the timed region (see `fresh`; `--replace` overwrites
+instead, as before session 9).
+
 Usage: python benches/peer.py BINARY WORKDIR [--frames 20] [--size 4096] [--repeat 3] [--threads 2]
-       [--codecs zstd,lz4,zlib]
+       [--codecs zstd,lz4,zlib] [--replace]
 Prints a Markdown table on stdout.
 """
 import argparse
@@ -58,10 +62,28 @@ def max_rss_kb(cmd):
     return -1
 
 
+# Set by --replace: leave each output in place for the next round to overwrite.
+REPLACE = False
+
+
+def fresh(dst):
+    """Removes `dst` (outside the timed region) so that every timed run creates its output.
+
+    Replacing a 336 MB file costs the replacing side the freeing of the old file's blocks, 60-80 ms
+    on the benchmark machine's ext4 (mounted with `discard`): python-mrcz pays it when it opens the
+    old file for writing (truncation), our binary when it renames its finished output over it.
+    That is not conversion work, and without this the first round of each case (nothing to
+    replace yet) ran under other conditions than the rest. `--replace` keeps the old behaviour."""
+    if not REPLACE and os.path.exists(dst):
+        os.remove(dst)
+        os.sync()
+
+
 def ours(binary, op, src, dst, codec, threads):
     args = [binary, op, src, dst, "--threads", str(threads), "--quiet"]
     if op == "compress":
         args += ["--codec", codec, "--level", "1"]
+    fresh(dst)
     t0 = time.perf_counter()
     subprocess.run(args, check=True)
     return time.perf_counter() - t0, args
@@ -69,6 +91,7 @@ def ours(binary, op, src, dst, codec, threads):
 
 def theirs(op, src, dst, codec, threads):
     args = [sys.executable, "-c", PEER_SCRIPT, op, src, dst, codec if op == "compress" else "none", str(threads)]
+    fresh(dst)
     out = subprocess.run(args, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])["seconds"], args
 
@@ -114,13 +137,18 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--codecs", default="zstd,lz4,zlib")
+    ap.add_argument("--replace", action="store_true",
+                    help="overwrite each output in place instead of timing every run on a fresh one")
     args = ap.parse_args()
+    global REPLACE
+    REPLACE = args.replace
     os.makedirs(args.work, exist_ok=True)
     binary = os.path.abspath(args.binary)
     movies = generate(args.work, args.frames, args.size)
     t = args.threads
     print(f"python-mrcz {mrcz.__version__}; {args.frames} x {args.size} x {args.size}; {t} threads; "
-          f"median of {args.repeat}; MB = 10^6 bytes of uncompressed data per second")
+          f"median of {args.repeat}; outputs {'replaced' if REPLACE else 'fresh'}; "
+          f"MB = 10^6 bytes of uncompressed data per second")
     print()
     print("| input | codec | op | python-mrcz MB/s | mrcz-rs MB/s | speed ratio | bound | python-mrcz ratio | mrcz-rs ratio | mrcz-rs max RSS MB |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")

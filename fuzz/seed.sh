@@ -76,6 +76,8 @@ done
 
 # --- metadata: the extended headers of the little-endian files, and hand-written documents ---
 for f in "$CORPUS"/file/*; do
+  # Inputs the fuzzer saved in earlier runs can be shorter than a header.
+  [ "$(wc -c < "$f")" -ge 1024 ] || continue
   n=$(od -An -t d4 -j 92 -N 4 "$f" | tr -d ' ')
   if [ "$n" -gt 0 ] && [ "$n" -lt 65536 ]; then
     tail -c +1025 "$f" | head -c "$n" > "$CORPUS/metadata/$(basename "$f").ext"

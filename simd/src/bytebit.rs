@@ -637,9 +637,22 @@ pub(crate) enum Isa {
     /// 16-byte vectors on whatever 128-bit SIMD the target has (SSE2, NEON).
     V128,
     /// AVX2, 32-byte vectors.
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     Avx2,
     /// AVX-512 (fearless_simd's Ice Lake feature set), 64-byte vectors.
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     Avx512,
+}
+
+/// Whether `isa` is AVX-512 (never on other architectures).
+pub(crate) fn is_avx512(isa: Option<Isa>) -> bool {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    return isa == Some(Isa::Avx512);
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+    {
+        let _ = isa;
+        false
+    }
 }
 
 /// The levels this CPU supports, best first; empty when only fearless_simd's scalar fallback

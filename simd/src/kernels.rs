@@ -49,9 +49,9 @@ pub(crate) fn bitunshuffle(isa: Option<Isa>, typesize: usize, src: &[u8], dst: &
             1 => bit_inv_isa::<1, 8, 0>(isa, src, row, 0, dst, m),
             // On AVX-512 the fused inverse (`bytebit::bit_inv` with t > 0, which runs the
             // `fullwidth` kernels there) is 2.3x faster than the tile below.
-            2 if isa == Some(Isa::Avx512) => bit_inv_isa::<2, 16, 1>(isa, src, row, 0, dst, m),
-            4 if isa == Some(Isa::Avx512) => bit_inv_isa::<4, 32, 2>(isa, src, row, 0, dst, m),
-            8 if isa == Some(Isa::Avx512) => bit_inv_isa::<8, 64, 3>(isa, src, row, 0, dst, m),
+            2 if bytebit::is_avx512(isa) => bit_inv_isa::<2, 16, 1>(isa, src, row, 0, dst, m),
+            4 if bytebit::is_avx512(isa) => bit_inv_isa::<4, 32, 2>(isa, src, row, 0, dst, m),
+            8 if bytebit::is_avx512(isa) => bit_inv_isa::<8, 64, 3>(isa, src, row, 0, dst, m),
             // Elsewhere typesizes 2, 4, 8 too go through the tile: the fused inverse kernels of
             // `bytebit` measured 1.0-1.6x slower than byte planes through the typesize-1 kernel
             // plus the byte unshuffle.

@@ -158,7 +158,9 @@ pub mod dev {
     fn name(isa: Isa) -> &'static str {
         match isa {
             Isa::V128 => "v128",
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
             Isa::Avx2 => "avx2",
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
             Isa::Avx512 => "avx512",
         }
     }

@@ -16,7 +16,7 @@ if [ -n "${MRCZ_BIN:-}" ]; then  # make a relative path absolute before changing
 fi
 cd "$(dirname "$0")"
 SECS=${FUZZ_SECONDS:-30}
-if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=(header chunk file metadata); fi
+if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=(header chunk file metadata roundtrip); fi
 
 if ! cargo fuzz --version > /dev/null 2>&1; then
   echo "== installing cargo-fuzz"

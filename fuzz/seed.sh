@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 ROOT=$(cd .. && pwd)
 VECTORS="$ROOT/tests/data/vectors"
 CORPUS=corpus
-mkdir -p "$CORPUS"/{header,chunk,file,metadata}
+mkdir -p "$CORPUS"/{header,chunk,file,metadata,roundtrip}
 
 MRCZ_BIN=${MRCZ_BIN:-$ROOT/target/release/mrcz}
 if [ ! -x "$MRCZ_BIN" ]; then
@@ -89,6 +89,15 @@ printf '%s' '{"a": {"b": [null, true, false, "\u00e9\ud83d\ude00", 1e300, -0.0, 
   > "$CORPUS/metadata/nested.json"
 printf '%s' '[]' > "$CORPUS/metadata/empty-list.json"
 
-for t in header chunk file metadata; do
+# --- roundtrip: four parameter bytes (codec, level + 10 * shuffle, typesize, block size / 64)
+# before the pixels of the plain demo movie: zstd bitshuffle of 8-bit counts as MRCZ writes
+# them, then other codecs and shuffles over the same bytes read as wider elements ---
+for params in '\x04\x15\x00\x00' '\x04\x15\x00\x02' '\x01\x0b\x01\x04' '\x03\x19\x03\x10' \
+  '\x00\x05\x07\x00' '\x02\x13\xf3\x01'; do
+  { printf "$params"; tail -c +1025 "$plain" | head -c 8192; } \
+    > "$CORPUS/roundtrip/demo-$(printf "$params" | od -An -tx1 | tr -d ' \n')"
+done
+
+for t in header chunk file metadata roundtrip; do
   echo "seeded $t: $(ls "$CORPUS/$t" | wc -l) inputs"
 done

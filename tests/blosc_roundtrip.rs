@@ -6,15 +6,6 @@ use mrcz::blosc::{self, ChunkHeader, Limits, Params, Shuffle};
 use mrcz::codec::Codec;
 use proptest::prelude::*;
 
-const CODECS: [Codec; 5] = [
-    Codec::BloscLz,
-    Codec::Lz4,
-    Codec::Lz4Hc,
-    Codec::Zlib,
-    Codec::Zstd,
-];
-const SHUFFLES: [Shuffle; 3] = [Shuffle::None, Shuffle::Byte, Shuffle::Bit];
-
 /// Deterministic test data: a mix of the patterns that matter (Poisson-like small counts,
 /// float32 ramps, runs, noise).
 fn data(kind: u8, len: usize, seed: u64) -> Vec<u8> {
@@ -158,9 +149,9 @@ fn params() -> impl Strategy<Value = Params> {
         ],
     )
         .prop_map(|(c, s, level, typesize, block_size)| Params {
-            codec: CODECS[c],
+            codec: Codec::SUPPORTED[c],
             level,
-            shuffle: SHUFFLES[s],
+            shuffle: Shuffle::ALL[s],
             typesize,
             block_size,
         })
@@ -179,8 +170,8 @@ proptest! {
 fn roundtrip_grid() {
     // Every codec × shuffle × typesize 1, 2, 4, 8 with multi-block and leftover-block inputs.
     let mut n = 0;
-    for codec in CODECS {
-        for shuffle in SHUFFLES {
+    for codec in Codec::SUPPORTED {
+        for shuffle in Shuffle::ALL {
             for ts in [1, 2, 4, 8, 3] {
                 for (len, bs) in [
                     (1000, None),
@@ -209,7 +200,7 @@ fn roundtrip_grid() {
 #[test]
 fn compressible_data_compresses() {
     let src = data(1, 1 << 20, 3);
-    for codec in CODECS {
+    for codec in Codec::SUPPORTED {
         let p = Params::new(codec, 5, Shuffle::Bit, 1);
         let chunk = roundtrip(&src, &p);
         assert!(
@@ -250,7 +241,7 @@ fn every_zstd_frame_decodes_with_ruzstd() {
     let mut frames = 0;
     // Streams of bitshuffled bytes with noise planes are several frames, one after another.
     let mut multi = 0;
-    for shuffle in SHUFFLES {
+    for shuffle in Shuffle::ALL {
         for (ts, len, bs) in [
             (1, 1 << 20, None),
             (4, 500_000, Some(65_536)),
@@ -342,7 +333,7 @@ fn memcpyed_layouts() {
         (data(4, 5000, 1), 0),
         (data(0, 5000, 1), 9),
     ] {
-        for codec in CODECS {
+        for codec in Codec::SUPPORTED {
             let chunk = roundtrip(&src, &Params::new(codec, level, Shuffle::Bit, 2));
             assert_eq!(chunk.len(), src.len() + 16);
             assert_eq!(chunk[2] & 0x02, 0x02, "memcpyed bit");
@@ -389,8 +380,8 @@ fn serial_and_parallel_writers_give_the_same_bytes() {
     // case that falls back to a memcpyed chunk.
     for (kind, len) in [(1u8, 1 << 20), (0, 1 << 20), (3, (1 << 20) + 7)] {
         let src = data(kind, len, 99);
-        for codec in CODECS {
-            for shuffle in SHUFFLES {
+        for codec in Codec::SUPPORTED {
+            for shuffle in Shuffle::ALL {
                 let p = Params {
                     codec,
                     level: 1,
@@ -418,7 +409,7 @@ fn the_block_visitor_sees_every_byte_once_in_order() {
         (data(1, 100, 8), 1),
     ];
     for (src, level) in cases {
-        for codec in CODECS {
+        for codec in Codec::SUPPORTED {
             let p = Params {
                 codec,
                 level,

@@ -8,15 +8,6 @@ use libfuzzer_sys::fuzz_target;
 use mrcz::blosc::{self, ChunkHeader, Limits, MAX_OVERHEAD, Params, Shuffle};
 use mrcz::codec::Codec;
 
-const CODECS: [Codec; 5] = [
-    Codec::BloscLz,
-    Codec::Lz4,
-    Codec::Lz4Hc,
-    Codec::Zlib,
-    Codec::Zstd,
-];
-const SHUFFLES: [Shuffle; 3] = [Shuffle::None, Shuffle::Byte, Shuffle::Bit];
-
 fuzz_target!(|data: &[u8]| {
     let [a, b, c, d, ref src @ ..] = *data else {
         return;
@@ -30,9 +21,9 @@ fuzz_target!(|data: &[u8]| {
         _ => 256 + usize::from(c),
     };
     let params = Params {
-        codec: CODECS[usize::from(a) % CODECS.len()],
+        codec: Codec::SUPPORTED[usize::from(a) % Codec::SUPPORTED.len()],
         level: b % 10,
-        shuffle: SHUFFLES[usize::from(b / 10) % SHUFFLES.len()],
+        shuffle: Shuffle::ALL[usize::from(b / 10) % Shuffle::ALL.len()],
         typesize,
         // 64 .. 16320 bytes (several blocks per input), or the default (one block).
         block_size: (d > 0).then(|| usize::from(d) * 64),
@@ -54,6 +45,9 @@ fuzz_target!(|data: &[u8]| {
         seen.extend_from_slice(block)
     })
     .expect("the serial writer compresses too");
-    assert!(serial == chunk, "serial and parallel chunks differ for {params:?}");
+    assert!(
+        serial == chunk,
+        "serial and parallel chunks differ for {params:?}"
+    );
     assert!(seen == src, "the visitor saw other bytes for {params:?}");
 });

@@ -64,6 +64,11 @@ pub enum Shuffle {
     Bit,
 }
 
+impl Shuffle {
+    /// Every filter: none, byte, bit.
+    pub const ALL: [Shuffle; 3] = [Shuffle::None, Shuffle::Byte, Shuffle::Bit];
+}
+
 /// How [`compress`] writes a chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Params {

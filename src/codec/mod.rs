@@ -55,6 +55,16 @@ impl Codec {
         Codec::Zstd,
     ];
 
+    /// The codecs this crate reads and writes ([`ALL`](Self::ALL) but [`Snappy`](Self::Snappy)),
+    /// in MRCZ id order.
+    pub const SUPPORTED: [Codec; 5] = [
+        Codec::BloscLz,
+        Codec::Lz4,
+        Codec::Lz4Hc,
+        Codec::Zlib,
+        Codec::Zstd,
+    ];
+
     /// The codec for an MRCZ compressor id (`MODE / 1000`), 1..=6.
     pub fn from_mrcz_id(id: u32) -> Option<Codec> {
         Some(match id {
@@ -159,6 +169,15 @@ pub(crate) struct CodecError(pub(crate) String);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn supported_is_every_codec_but_snappy() {
+        let expected: Vec<Codec> = Codec::ALL
+            .into_iter()
+            .filter(|&c| c != Codec::Snappy)
+            .collect();
+        assert_eq!(Codec::SUPPORTED.to_vec(), expected);
+    }
 
     #[test]
     fn every_codec_respects_the_limit() {

@@ -94,7 +94,7 @@ printf '%s' '[]' > "$CORPUS/metadata/empty-list.json"
 # them, then other codecs and shuffles over the same bytes read as wider elements ---
 for params in '\x04\x15\x00\x00' '\x04\x15\x00\x02' '\x01\x0b\x01\x04' '\x03\x19\x03\x10' \
   '\x00\x05\x07\x00' '\x02\x13\xf3\x01'; do
-  { printf "$params"; tail -c +1025 "$plain" | head -c 8192; } \
+  { printf "$params"; dd if="$plain" bs=1024 skip=1 count=8 status=none; } \
     > "$CORPUS/roundtrip/demo-$(printf "$params" | od -An -tx1 | tr -d ' \n')"
 done
 

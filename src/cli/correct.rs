@@ -16,9 +16,9 @@ use mrcz::filters::{
 };
 use mrcz::mrcz::{Summary, Writer};
 
-use super::movie::{FloatOut, FrameSink, GainArgs, GainInfo, LoadedGain, Movie, OutputArgs};
+use super::movie::{FloatOut, FrameSink, GainArgs, GainInfo, LoadedGain, OutputArgs, ReadArgs};
 use super::progress::Progress;
-use super::{CmdResult, Failure, set_threads};
+use super::{CmdResult, Failure};
 
 /// Arguments of `mrcz correct`.
 #[derive(Debug, Args)]
@@ -37,12 +37,8 @@ pub struct CorrectArgs {
     no_outliers: bool,
     #[command(flatten)]
     out: OutputArgs,
-    /// Read mode-0 input as signed bytes (MRC2014's definition) instead of unsigned counts.
-    #[arg(long)]
-    signed8: bool,
-    /// Worker threads (0 = one per core).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
+    #[command(flatten)]
+    read: ReadArgs,
     /// Print a JSON summary on stdout (with the outlier report).
     #[arg(long)]
     json: bool,
@@ -101,9 +97,9 @@ pub fn label(verb: &str, outliers: bool, gain: Option<&LoadedGain>) -> String {
 
 /// Runs `mrcz correct`.
 pub fn run(a: CorrectArgs) -> CmdResult {
-    set_threads(a.threads)?;
+    a.read.start()?;
     let start = Instant::now();
-    let mut movie = Movie::open(&a.input, a.signed8)?;
+    let mut movie = a.read.open(&a.input)?;
     if same_file(&a.input, &a.output) {
         return Err(Failure::at(
             &a.output,

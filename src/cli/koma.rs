@@ -26,9 +26,9 @@ use mrcz::filters::{
 use mrcz::mrcz::Writer;
 
 use super::correct::{label, same_file};
-use super::movie::{FloatOut, FrameSink, GainArgs, Movie, OutputArgs};
+use super::movie::{FloatOut, FrameSink, GainArgs, OutputArgs, ReadArgs};
 use super::progress::Progress;
-use super::{CmdResult, Failure, set_threads};
+use super::{CmdResult, Failure};
 
 /// Arguments of `mrcz koma`.
 #[derive(Debug, Args)]
@@ -53,12 +53,8 @@ pub struct KomaArgs {
     no_outliers: bool,
     #[command(flatten)]
     out: OutputArgs,
-    /// Read mode-0 input as signed bytes (MRC2014's definition) instead of unsigned counts.
-    #[arg(long)]
-    signed8: bool,
-    /// Worker threads (0 = one per core).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
+    #[command(flatten)]
+    read: ReadArgs,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     json: bool,
@@ -109,7 +105,7 @@ struct Pending {
 
 /// Runs `mrcz koma`.
 pub fn run(a: KomaArgs) -> CmdResult {
-    set_threads(a.threads)?;
+    a.read.start()?;
     let start = Instant::now();
     let radius = a.radius as usize;
     let total = a.inputs.len();
@@ -123,7 +119,7 @@ pub fn run(a: KomaArgs) -> CmdResult {
     let mut frames = Vec::with_capacity(total);
     let mut shape = (0, 0);
     for (i, p) in a.inputs.iter().enumerate() {
-        let m = Movie::open(p, a.signed8)?;
+        let m = a.read.open(p)?;
         if i == 0 {
             shape = m.shape();
         } else if m.shape() != shape {
@@ -168,7 +164,7 @@ pub fn run(a: KomaArgs) -> CmdResult {
     let mut pending: VecDeque<Pending> = VecDeque::new();
     let mut done = Vec::with_capacity(total);
     for (s, input) in a.inputs.iter().enumerate() {
-        let mut movie = Movie::open(input, a.signed8)?;
+        let mut movie = a.read.open(input)?;
         let sum = movie.sum(&mut progress)?;
         let (plan, hot, dead) = if outliers {
             let (p, r) =
@@ -198,7 +194,7 @@ pub fn run(a: KomaArgs) -> CmdResult {
                 .ok_or_else(|| Failure::msg("KOMA: a correction without its movie"))?;
             let k = c.stack;
             let (input, output) = (&a.inputs[k], &outputs[k]);
-            let mut movie = Movie::open(input, a.signed8)?;
+            let mut movie = a.read.open(input)?;
             let wopts = a.out.write_options(&movie, &label);
             let codec = wopts.compression.map(|c| c.codec.name());
             let writer = Writer::create(output, nx, ny, a.out.mode(), &wopts)

@@ -21,11 +21,34 @@ use mrcz::mrc::{Header, Mode};
 use mrcz::mrcz::{Compression, FileWriter, Pixel, Reader, WriteOptions, unpack_uint4};
 
 use super::progress::Progress;
-use super::{CmdResult, CodecArg, Failure, ShuffleArg};
+use super::{CmdResult, CodecArg, Failure, ShuffleArg, set_threads};
 
 /// Largest batch of decoded frames held at once while reading a movie (a few frames of a 4K
 /// movie: enough for the integer summing kernel and parallel decompression to pay off).
 pub const BATCH_BYTES: usize = 128 << 20;
+
+/// How the filter commands read their input movies (flattened into each command's arguments).
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// Read mode-0 input as signed bytes (MRC2014's definition) instead of unsigned counts.
+    #[arg(long)]
+    pub signed8: bool,
+    /// Worker threads (0 = one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+}
+
+impl ReadArgs {
+    /// Starts the worker pool with `--threads` workers; call once, before any parallel work.
+    pub fn start(&self) -> CmdResult {
+        set_threads(self.threads)
+    }
+
+    /// Opens the movie at `path` as `--signed8` says (see [`Movie::open`]).
+    pub fn open(&self, path: &Path) -> Result<Movie, Failure> {
+        Movie::open(path, self.signed8)
+    }
+}
 
 /// How the pixels of a movie are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

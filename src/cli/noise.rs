@@ -8,21 +8,17 @@ use serde_json::json;
 
 use mrcz::filters::{PearsonAccumulator, Sample, StackView};
 
-use super::movie::{FrameSink, Movie};
+use super::movie::{FrameSink, ReadArgs};
 use super::progress::Progress;
-use super::{CmdResult, Failure, set_threads};
+use super::{CmdResult, Failure};
 
 /// Arguments of `mrcz noise`.
 #[derive(Debug, Args)]
 pub struct NoiseArgs {
     /// Input movie (MRC or MRCZ; 8-bit, 16-bit, 4-bit or float frames).
     input: PathBuf,
-    /// Read mode-0 input as signed bytes (MRC2014's definition) instead of unsigned counts.
-    #[arg(long)]
-    signed8: bool,
-    /// Worker threads (0 = one per core).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
+    #[command(flatten)]
+    read: ReadArgs,
     /// Print `{"input", "pearson", "frames", "used_frames", "pairs", "pixels"}` on stdout
     /// (`pearson` is null with fewer than two usable frames).
     #[arg(long)]
@@ -45,8 +41,8 @@ impl FrameSink for Acc {
 
 /// Runs `mrcz noise`.
 pub fn run(a: NoiseArgs) -> CmdResult {
-    set_threads(a.threads)?;
-    let mut movie = Movie::open(&a.input, a.signed8)?;
+    a.read.start()?;
+    let mut movie = a.read.open(&a.input)?;
     let (ny, nx) = movie.shape();
     let mut acc = Acc(PearsonAccumulator::new(ny * nx).map_err(|e| Failure::at(&a.input, e))?);
     let mut progress = Progress::new("noise", movie.frames() as u64, a.quiet || a.json);

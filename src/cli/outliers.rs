@@ -8,9 +8,9 @@ use serde_json::{Map, Value, json};
 
 use mrcz::filters::{OutlierParams, plan_correction};
 
-use super::movie::{GainArgs, Movie};
+use super::movie::{GainArgs, ReadArgs};
 use super::progress::Progress;
-use super::{CmdResult, Failure, set_threads};
+use super::{CmdResult, Failure};
 
 /// Arguments of `mrcz outliers`.
 #[derive(Debug, Args)]
@@ -19,12 +19,8 @@ pub struct OutliersArgs {
     input: PathBuf,
     #[command(flatten)]
     gain: GainArgs,
-    /// Read mode-0 input as signed bytes (MRC2014's definition) instead of unsigned counts.
-    #[arg(long)]
-    signed8: bool,
-    /// Worker threads (0 = one per core).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
+    #[command(flatten)]
+    read: ReadArgs,
     /// Print the report as JSON on stdout: `input`, then the outlier report's fields (`mu`,
     /// `sigma`, `t_dark`, `t_hot`, `hot`, `dead`, ...), then `gain`.
     #[arg(long)]
@@ -36,8 +32,8 @@ pub struct OutliersArgs {
 
 /// Runs `mrcz outliers`.
 pub fn run(a: OutliersArgs) -> CmdResult {
-    set_threads(a.threads)?;
-    let mut movie = Movie::open(&a.input, a.signed8)?;
+    a.read.start()?;
+    let mut movie = a.read.open(&a.input)?;
     let shape = movie.shape();
     let loaded = a.gain.load(shape)?;
     let mut progress = Progress::new("outliers", movie.frames() as u64, a.quiet || a.json);

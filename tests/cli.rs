@@ -135,6 +135,50 @@ fn info_json_has_the_documented_keys() {
     assert!(v["codec"].is_null());
 }
 
+/// Runs mrcz with stdout a pipe whose reader has already gone, as `mrcz ... | head -0` does:
+/// every write to it fails with `EPIPE` (Rust ignores `SIGPIPE`, so nothing kills the process).
+fn run_into_closed_pipe(args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    bin().args(args).stdout(writer).output().expect("run mrcz")
+}
+
+#[test]
+fn a_closed_stdout_stops_quietly_without_a_panic() {
+    let d = TempDir::new("pipe");
+    let (src, z) = (d.path("in.mrc"), d.path("out.mrcz"));
+    let data = plain_movie(&src, 64, 32, 3);
+    let quiet = |o: &Output, what: &str| {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{what}: {:?} {err}", o.status);
+        assert!(err.is_empty(), "{what}: nothing on stderr, got {err}");
+    };
+    // The output file is complete before the summary is printed, so it stays.
+    let o = run_into_closed_pipe(&["compress", s(&src), s(&z), "--json"]);
+    quiet(&o, "compress --json");
+    assert_eq!(Reader::open(&z).unwrap().read_all::<u8>().unwrap(), data);
+    quiet(&run_into_closed_pipe(&["info", s(&z)]), "info");
+    quiet(
+        &run_into_closed_pipe(&["info", s(&z), "--json"]),
+        "info --json",
+    );
+    quiet(
+        &run_into_closed_pipe(&["validate", s(&z), "--json"]),
+        "validate --json",
+    );
+    let demo = ["demo", "--frames", "2", "--size", "64", "--threads", "1"];
+    quiet(&run_into_closed_pipe(&demo), "demo");
+    // An invalid file still fails validation, with the reason on stderr.
+    let bad = d.path("bad.mrc");
+    std::fs::write(&bad, b"not an MRC file").unwrap();
+    let o = run_into_closed_pipe(&["validate", s(&bad), s(&z)]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.contains("1 of the first 1 files invalid"), "{err}");
+    assert!(err.contains("1 not checked"), "{err}");
+}
+
 fn assert_one_line_failure(o: &Output, names: &Path) {
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);

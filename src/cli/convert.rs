@@ -269,8 +269,7 @@ impl Job<'_> {
         }
         .map_err(|e| self.blame(e))?;
         progress.finish();
-        self.report(&summary, start.elapsed().as_secs_f64());
-        Ok(())
+        self.report(&summary, start.elapsed().as_secs_f64())
     }
 
     /// The file an error from the writer is about: a damaged chunk or a failed frame read is the
@@ -283,7 +282,7 @@ impl Job<'_> {
         }
     }
 
-    fn report(&self, s: &Summary, secs: f64) {
+    fn report(&self, s: &Summary, secs: f64) -> CmdResult {
         let mbps = s.raw_bytes as f64 / 1e6 / secs.max(1e-9);
         let ratio = s.raw_bytes as f64 / s.packed_bytes.max(1) as f64;
         if self.out.json {
@@ -299,17 +298,18 @@ impl Job<'_> {
                 "mb_per_s": mbps,
                 "codec": self.compression.map(|c| c.codec.name()),
             });
-            println!("{v}");
+            outln!("{v}")?;
         } else if !self.out.quiet {
-            println!(
+            outln!(
                 "{} -> {}: {} frames, {:.1} MB -> {:.1} MB ({ratio:.2}x), {secs:.2} s, {mbps:.0} MB/s",
                 self.input.display(),
                 self.output.display(),
                 s.frames,
                 s.raw_bytes as f64 / 1e6,
                 s.file_bytes as f64 / 1e6,
-            );
+            )?;
         }
+        Ok(())
     }
 }
 

@@ -157,8 +157,7 @@ pub fn run(a: CorrectArgs) -> CmdResult {
         report.as_ref(),
         gain.as_ref().map(|g| &g.1),
         start,
-    );
-    Ok(())
+    )
 }
 
 fn report_done(
@@ -168,7 +167,7 @@ fn report_done(
     report: Option<&OutlierReport>,
     gain: Option<&GainInfo>,
     start: Instant,
-) {
+) -> CmdResult {
     let secs = start.elapsed().as_secs_f64();
     if a.json {
         let v = json!({
@@ -185,7 +184,7 @@ fn report_done(
             "outliers": report,
             "gain": gain,
         });
-        println!("{v}");
+        outln!("{v}")?;
     } else if !a.quiet {
         let mut what = Vec::new();
         if let Some(r) = report {
@@ -200,7 +199,7 @@ fn report_done(
         if what.is_empty() {
             what.push("converted only".into());
         }
-        println!(
+        outln!(
             "{} -> {}: {} frames, {}; {} ({:.1} MB), {secs:.2} s",
             a.input.display(),
             a.output.display(),
@@ -208,6 +207,7 @@ fn report_done(
             what.join(", "),
             s.header.mode.name(),
             s.file_bytes as f64 / 1e6,
-        );
+        )?;
     }
+    Ok(())
 }

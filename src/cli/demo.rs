@@ -68,16 +68,20 @@ fn demo_in(a: &DemoArgs, dir: &std::path::Path) -> CmdResult {
         .for_each(|(i, f)| counting_frame(n, n, a.dose, 2024, i as u64, f));
     let raw_mb = movie.len() as f64 / 1e6;
     if !a.json {
-        println!(
+        outln!(
             "Synthetic counting movie: {} frames of {n}x{n} 8-bit pixels, {:.2} e/pixel/frame, {raw_mb:.1} MB, in {}",
             a.frames,
             a.dose,
             dir.display()
-        );
-        println!(
+        )?;
+        outln!(
             "{:<8} {:>10} {:>7} {:>11} {:>11}  bit-exact",
-            "codec", "size MB", "ratio", "write MB/s", "read MB/s"
-        );
+            "codec",
+            "size MB",
+            "ratio",
+            "write MB/s",
+            "read MB/s"
+        )?;
     }
     let metadata = Metadata::json(serde_json::json!({
         "source": "mrcz demo",
@@ -129,18 +133,18 @@ fn demo_in(a: &DemoArgs, dir: &std::path::Path) -> CmdResult {
         let size_mb = summary.file_bytes as f64 / 1e6;
         let ratio = movie.len() as f64 / summary.file_bytes as f64;
         if a.json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({"codec": name, "file_bytes": summary.file_bytes, "ratio": ratio,
                     "write_mb_per_s": raw_mb / write_s, "read_mb_per_s": raw_mb / read_s, "exact": exact})
-            );
+            )?;
         } else {
-            println!(
+            outln!(
                 "{name:<8} {size_mb:>10.2} {ratio:>7.2} {:>11.0} {:>11.0}  {}",
                 raw_mb / write_s,
                 raw_mb / read_s,
                 if exact { "yes" } else { "NO" }
-            );
+            )?;
         }
         if !exact {
             return Err(Failure::at(

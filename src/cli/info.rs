@@ -28,9 +28,9 @@ pub fn run(a: InfoArgs) -> CmdResult {
         .len();
     let v = describe(&reader, file_bytes);
     if a.json {
-        println!("{v}");
+        outln!("{v}")?;
     } else {
-        print_human(&a.file, &v);
+        print_human(&a.file, &v)?;
     }
     Ok(())
 }
@@ -77,8 +77,8 @@ pub fn describe<R: std::io::Read + std::io::Seek>(r: &Reader<R>, file_bytes: u64
     })
 }
 
-fn print_human(path: &std::path::Path, v: &Value) {
-    println!("{}", path.display());
+fn print_human(path: &std::path::Path, v: &Value) -> CmdResult {
+    outln!("{}", path.display())?;
     let order = [
         "nx",
         "ny",
@@ -113,12 +113,13 @@ fn print_human(path: &std::path::Path, v: &Value) {
             Value::Number(n) if k == "ratio" => format!("{:.2}", n.as_f64().unwrap_or(0.0)),
             other => other.to_string(),
         };
-        println!("  {k:<14} {text}");
+        outln!("  {k:<14} {text}")?;
     }
     if !v["metadata"].is_null() {
-        println!("  {:<14} {}", "metadata", v["metadata"]);
+        outln!("  {:<14} {}", "metadata", v["metadata"])?;
     }
     for w in v["warnings"].as_array().into_iter().flatten() {
-        println!("  warning        {}", w.as_str().unwrap_or_default());
+        outln!("  warning        {}", w.as_str().unwrap_or_default())?;
     }
+    Ok(())
 }

@@ -231,7 +231,7 @@ pub fn run(a: KomaArgs) -> CmdResult {
     }
     let secs = start.elapsed().as_secs_f64();
     if a.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "outdir": a.outdir,
@@ -242,12 +242,12 @@ pub fn run(a: KomaArgs) -> CmdResult {
                 "seconds": secs,
                 "stacks": done,
             })
-        );
+        )?;
     } else if !a.quiet {
-        println!(
+        outln!(
             "koma a={radius}: {total} movies -> {}, {secs:.2} s",
             a.outdir.display()
-        );
+        )?;
     }
     Ok(())
 }

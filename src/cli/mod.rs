@@ -2,7 +2,20 @@
 //!
 //! Exit status: 0 success, 1 failure (one line on stderr naming the file and the problem),
 //! 2 usage error. Machine-readable output goes to stdout with `--json`; diagnostics and progress
-//! bars go to stderr, progress only when stderr is a terminal.
+//! bars go to stderr, progress only when stderr is a terminal. When the reader of stdout goes
+//! away (`mrcz info --json f | head -1`), the command stops quietly with status 0 (1 for
+//! `validate` once it has seen an invalid file), the way `head` expects of its writers.
+
+/// `println!` for a command's output on stdout, as an expression of type `Result<(), Failure>`.
+///
+/// `println!` panics when stdout is a pipe whose reader has exited (Rust ignores `SIGPIPE`);
+/// this returns [`Failure::stdout`] instead, which stops the command without a message.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err($crate::cli::Failure::stdout)
+    }};
+}
 
 mod convert;
 mod correct;
@@ -16,6 +29,7 @@ mod progress;
 mod validate;
 
 use std::fmt;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -107,6 +121,7 @@ impl From<ShuffleArg> for Shuffle {
 pub struct Failure {
     path: Option<PathBuf>,
     message: String,
+    stdout_closed: bool,
 }
 
 impl Failure {
@@ -115,6 +130,7 @@ impl Failure {
         Failure {
             path: Some(path.to_path_buf()),
             message: one_line(err),
+            stdout_closed: false,
         }
     }
 
@@ -123,7 +139,28 @@ impl Failure {
         Failure {
             path: None,
             message: one_line(err),
+            stdout_closed: false,
         }
+    }
+
+    /// A failed write of command output. A closed pipe (its reader exited) is not an error of
+    /// ours: [`Failure::is_stdout_closed`] tells `main` to exit quietly. Any other write error
+    /// (a full disk behind `> file`) is reported.
+    pub fn stdout(err: io::Error) -> Failure {
+        if err.kind() == io::ErrorKind::BrokenPipe {
+            Failure {
+                path: None,
+                message: "standard output was closed".into(),
+                stdout_closed: true,
+            }
+        } else {
+            Failure::msg(format!("cannot write to standard output: {err}"))
+        }
+    }
+
+    /// Whether this is [`Failure::stdout`]'s closed pipe.
+    pub fn is_stdout_closed(&self) -> bool {
+        self.stdout_closed
     }
 }
 
@@ -170,6 +207,7 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(f) if f.is_stdout_closed() => ExitCode::SUCCESS,
         Err(f) => {
             eprintln!("mrcz: {f}");
             ExitCode::FAILURE

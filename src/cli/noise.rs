@@ -50,7 +50,7 @@ pub fn run(a: NoiseArgs) -> CmdResult {
     progress.finish();
     let r = acc.0.finish();
     if a.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "input": a.input,
@@ -60,22 +60,22 @@ pub fn run(a: NoiseArgs) -> CmdResult {
                 "pairs": r.pairs,
                 "pixels": r.pixels,
             })
-        );
+        )?;
     } else {
         match r.pearson {
-            Some(p) => println!(
+            Some(p) => outln!(
                 "{}: mean inter-frame Pearson {p:.6} over {} pairs of {} frames ({} x {})",
                 a.input.display(),
                 r.pairs,
                 r.used_frames,
                 nx,
                 ny
-            ),
-            None => println!(
+            )?,
+            None => outln!(
                 "{}: undefined (fewer than two non-constant frames among {})",
                 a.input.display(),
                 r.frames
-            ),
+            )?,
         }
     }
     Ok(())

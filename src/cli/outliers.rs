@@ -52,7 +52,7 @@ pub fn run(a: OutliersArgs) -> CmdResult {
             m.extend(fields);
         }
         m.insert("gain".into(), json!(gain.as_ref().map(|g| &g.1)));
-        println!("{}", Value::Object(m));
+        outln!("{}", Value::Object(m))?;
         return Ok(());
     }
     let src = |s| {
@@ -60,14 +60,14 @@ pub fn run(a: OutliersArgs) -> CmdResult {
             .ok()
             .and_then(|v| v.as_str().map(String::from))
     };
-    println!(
+    outln!(
         "{}: {} frames of {} x {} (nx x ny)",
         a.input.display(),
         r.frames,
         r.nx,
         r.ny
-    );
-    println!(
+    )?;
+    outln!(
         "  sum: mean {:.3}, fit mu {:.3}, sigma {:.3}{}; per frame {:.4} +- {:.4}",
         r.sum_mean,
         r.mu,
@@ -79,24 +79,32 @@ pub fn run(a: OutliersArgs) -> CmdResult {
         },
         r.frame_mean,
         r.frame_std
-    );
-    println!(
+    )?;
+    outln!(
         "  thresholds (sigma): dark {:.3} ({}), hot {:.3} ({}); relaxed by {}",
         r.t_dark,
         src(r.t_dark_source).unwrap_or_default(),
         r.t_hot,
         src(r.t_hot_source).unwrap_or_default(),
         r.relax
-    );
-    println!(
+    )?;
+    outln!(
         "  hot {}, dead {}, flagged {}, neighbourly {}, modified {}, defects {}",
-        r.hot, r.dead, r.flagged, r.neighbourly, r.modified, r.defects
-    );
+        r.hot,
+        r.dead,
+        r.flagged,
+        r.neighbourly,
+        r.modified,
+        r.defects
+    )?;
     if let Some((_, g)) = &gain {
-        println!(
+        outln!(
             "  gain: {} gamma {:.4} ({}), {} defect pixels",
-            g.orientation, g.gamma, g.gamma_source, g.defects
-        );
+            g.orientation,
+            g.gamma,
+            g.gamma_source,
+            g.defects
+        )?;
     }
     Ok(())
 }

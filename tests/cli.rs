@@ -186,6 +186,79 @@ fn assert_one_line_failure(o: &Output, names: &Path) {
     assert!(err.contains(s(names)), "names the file: {err}");
 }
 
+/// The output is renamed into place, which replaces the directory entry at its path: special
+/// files there must be refused, and symbolic links written through. (A FIFO stands in for
+/// `/dev/null`, so that a regression cannot replace a device of the machine running the test.)
+#[cfg(unix)]
+#[test]
+fn special_outputs_are_refused_and_links_are_written_through() {
+    use std::os::unix::fs::{FileTypeExt, symlink};
+    let d = TempDir::new("special");
+    let src = d.path("in.mrc");
+    let data = plain_movie(&src, 48, 16, 2);
+
+    let fifo = d.path("fifo.mrcz");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let o = run(&["compress", s(&src), s(&fifo)]);
+    assert_one_line_failure(&o, &fifo);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("a FIFO, not a regular file"));
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    let o = run(&["decompress", s(&src), s(&d.0)]);
+    assert_one_line_failure(&o, &d.0);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("a directory"));
+    assert_eq!(d.names(), ["fifo.mrcz", "in.mrc"], "no temporary file left");
+
+    // A link to an existing file: the file gets the output, the link stays a link.
+    std::fs::create_dir(d.path("store")).unwrap();
+    std::fs::write(d.path("store/movie.mrcz"), b"old").unwrap();
+    let link = d.path("movie.mrcz");
+    symlink("store/movie.mrcz", &link).unwrap();
+    assert!(
+        run(&["compress", s(&src), s(&link), "--quiet"])
+            .status
+            .success()
+    );
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let stored = d.path("store/movie.mrcz");
+    assert_eq!(
+        Reader::open(&stored).unwrap().read_all::<u8>().unwrap(),
+        data
+    );
+    // A link to nothing, or to the FIFO, is refused like the FIFO.
+    let dangling = d.path("dangling.mrcz");
+    symlink("store/none.mrcz", &dangling).unwrap();
+    assert_one_line_failure(&run(&["compress", s(&src), s(&dangling)]), &dangling);
+    let to_fifo = d.path("to-fifo.mrcz");
+    symlink("fifo.mrcz", &to_fifo).unwrap();
+    assert_one_line_failure(&run(&["compress", s(&src), s(&to_fifo)]), &to_fifo);
+    assert!(!d.path("store/none.mrcz").exists());
+
+    // `-` is standard output elsewhere; here it is a usage error, not a file named `-`.
+    let o = bin()
+        .current_dir(&d.0)
+        .args(["compress", s(&src), "-"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!d.path("-").exists());
+}
+
 #[test]
 fn bad_input_fails_with_one_line_and_no_output() {
     let d = TempDir::new("bad");

@@ -100,12 +100,17 @@ fn a_panic_mid_stream_leaves_nothing() {
 #[test]
 fn a_failed_rename_leaves_nothing() {
     let dir = TempDir::new("rename");
-    // The destination is a non-empty folder: the final rename fails.
+    // A folder at the destination is refused up front...
     let dest = dir.path("d.mrcz");
     std::fs::create_dir(&dest).unwrap();
     std::fs::write(dest.join("keep"), b"x").unwrap();
+    assert!(Writer::create(&dest, NXY.0, NXY.1, Mode::Float32, &opts()).is_err());
+    assert_eq!(dir.names(), ["d.mrcz"]);
+    // ...and one that appears there while the file is written makes the final rename fail.
+    std::fs::rename(&dest, dir.path("aside")).unwrap();
     let mut w = Writer::create(&dest, NXY.0, NXY.1, Mode::Float32, &opts()).unwrap();
     w.write_frame(&frame(0)).unwrap();
+    std::fs::rename(dir.path("aside"), &dest).unwrap();
     assert!(w.finish().is_err());
     assert_eq!(dir.names(), ["d.mrcz"]);
     assert!(dest.join("keep").exists());

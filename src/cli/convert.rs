@@ -12,7 +12,7 @@ use mrcz::mrcz::{
 };
 
 use super::progress::Progress;
-use super::{CmdResult, CodecArg, Failure, ShuffleArg, set_threads};
+use super::{CmdResult, CodecArg, Failure, ShuffleArg, output_path, set_threads};
 
 /// Arguments of `mrcz compress`.
 #[derive(Debug, Args)]
@@ -20,6 +20,7 @@ pub struct CompressArgs {
     /// Input MRC or MRCZ file.
     input: PathBuf,
     /// Output MRCZ file (written atomically: nothing appears here if anything fails).
+    #[arg(value_parser = output_path)]
     output: PathBuf,
     /// Codec.
     #[arg(long, value_enum, default_value_t = CodecArg::Zstd)]
@@ -46,6 +47,7 @@ pub struct DecompressArgs {
     /// Input MRCZ (or MRC) file.
     input: PathBuf,
     /// Output plain MRC2014 file (written atomically).
+    #[arg(value_parser = output_path)]
     output: PathBuf,
     #[command(flatten)]
     out: OutputArgs,

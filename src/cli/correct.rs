@@ -18,7 +18,7 @@ use mrcz::mrcz::{Summary, Writer};
 
 use super::movie::{FloatOut, FrameSink, GainArgs, GainInfo, LoadedGain, OutputArgs, ReadArgs};
 use super::progress::Progress;
-use super::{CmdResult, Failure};
+use super::{CmdResult, Failure, output_path};
 
 /// Arguments of `mrcz correct`.
 #[derive(Debug, Args)]
@@ -29,6 +29,7 @@ pub struct CorrectArgs {
     /// Output movie, float32 (mode 2) or float16 (mode 12), same frame count, voxel size,
     /// voltage, metadata and labels as the input (written atomically: nothing appears here if
     /// anything fails).
+    #[arg(value_parser = output_path)]
     output: PathBuf,
     #[command(flatten)]
     gain: GainArgs,

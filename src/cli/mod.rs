@@ -177,6 +177,16 @@ impl fmt::Display for Failure {
     }
 }
 
+/// Parses an output file argument: any path but `-`, which other tools read as standard output.
+/// An MRC file cannot be streamed there (its header is written last, once the statistics are
+/// known), and silently creating a file named `-` would surprise; `./-` still names one.
+pub fn output_path(s: &str) -> Result<PathBuf, String> {
+    if s == "-" {
+        return Err("writing to standard output is not supported: MRC output needs a file".into());
+    }
+    Ok(PathBuf::from(s))
+}
+
 /// Result of a subcommand.
 pub type CmdResult = Result<(), Failure>;
 

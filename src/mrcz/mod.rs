@@ -4,6 +4,7 @@
 //! (JSON metadata), then one Blosc chunk per z-section, back to back. A plain MRC file has the raw
 //! sections instead. [`Reader`] reads both; [`Writer`] writes both.
 
+mod destination;
 #[cfg(target_os = "linux")]
 pub mod direct;
 pub mod output;
@@ -14,6 +15,7 @@ mod validate;
 pub mod writebehind;
 mod writer;
 
+pub use destination::output_destination;
 pub use pixel::{Pixel, swap_bytes, unpack_uint4};
 pub use reader::{PlainFrames, ReadOptions, Reader, StoredFrame, StoredFrames};
 pub use stats::Stats;

@@ -713,7 +713,9 @@ pub struct FileWriter {
 }
 
 impl Writer<OutputFile> {
-    /// Starts writing `path` atomically (see [`FileWriter`]).
+    /// Starts writing `path` atomically (see [`FileWriter`]). A symbolic link is written through
+    /// to the file it names; a directory, device or other special file at `path` is refused
+    /// before anything is written (see [`output_destination`](super::output_destination)).
     pub fn create(
         path: impl AsRef<Path>,
         nx: usize,
@@ -721,7 +723,7 @@ impl Writer<OutputFile> {
         mode: Mode,
         options: &WriteOptions,
     ) -> Result<FileWriter> {
-        let dest = path.as_ref().to_path_buf();
+        let dest = super::destination::output_destination(path.as_ref())?;
         let tmp = temp_path(&dest);
         let file = fs::OpenOptions::new()
             .write(true)
@@ -776,7 +778,7 @@ pub fn commit_file(file: &File, tmp: &Path, dest: &Path) -> Result<()> {
 }
 
 impl FileWriter {
-    /// The destination path.
+    /// The destination path (a symbolic link's target when the requested path was a link).
     pub fn path(&self) -> &Path {
         &self.dest
     }

@@ -306,6 +306,16 @@ fn usage_errors_exit_2() {
         run(&["compress", "a", "b", "--level", "12"]).status.code(),
         Some(2)
     );
+    // A mistyped thread count is refused at once, not after starting 100000 threads.
+    for cmd in [&["compress", "a", "b"][..], &["demo"], &["noise", "a"]] {
+        let o = bin()
+            .args(cmd)
+            .args(["--threads", "100000"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{cmd:?}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("0..=1024"));
+    }
 }
 
 #[test]

@@ -12,7 +12,7 @@ use mrcz::mrcz::{
 };
 
 use super::progress::Progress;
-use super::{CmdResult, CodecArg, Failure, ShuffleArg, output_path, set_threads};
+use super::{CmdResult, CodecArg, Failure, ShuffleArg, output_path, set_threads, thread_count};
 
 /// Arguments of `mrcz compress`.
 #[derive(Debug, Args)]
@@ -56,8 +56,8 @@ pub struct DecompressArgs {
 /// Options every conversion shares.
 #[derive(Debug, Args)]
 pub struct OutputArgs {
-    /// Worker threads (0 = one per core).
-    #[arg(long, default_value_t = 0)]
+    /// Worker threads (0 = one per core, at most 1024).
+    #[arg(long, default_value_t = 0, value_parser = thread_count)]
     threads: usize,
     /// Byte order of the output.
     #[arg(long, value_enum, default_value_t = EndianArg::Little)]

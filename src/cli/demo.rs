@@ -15,7 +15,7 @@ use mrcz::mrc::{Metadata, Mode};
 use mrcz::mrcz::{Compression, Reader, WriteOptions, Writer};
 use mrcz::synthetic::counting_frame;
 
-use super::{CmdResult, Failure, set_threads};
+use super::{CmdResult, Failure, set_threads, thread_count};
 
 /// Arguments of `mrcz demo`.
 #[derive(Debug, Args)]
@@ -29,8 +29,8 @@ pub struct DemoArgs {
     /// Mean electrons per pixel per frame.
     #[arg(long, default_value_t = 1.0)]
     dose: f64,
-    /// Worker threads (0 = one per core).
-    #[arg(long, default_value_t = 0)]
+    /// Worker threads (0 = one per core, at most 1024).
+    #[arg(long, default_value_t = 0, value_parser = thread_count)]
     threads: usize,
     /// Keep the files (in this folder) instead of a temporary folder that is removed.
     #[arg(long)]

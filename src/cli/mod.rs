@@ -190,6 +190,22 @@ pub fn output_path(s: &str) -> Result<PathBuf, String> {
 /// Result of a subcommand.
 pub type CmdResult = Result<(), Failure>;
 
+/// The most worker threads `--threads` accepts, as `--in-flight` caps frames in flight: each
+/// thread may hold a frame, and a mistyped count (`--threads 100000`) would otherwise spend
+/// minutes starting threads before failing or running out of memory.
+pub const MAX_THREADS: usize = 1024;
+
+/// Parses `--threads`: 0 (one per core) up to [`MAX_THREADS`].
+pub fn thread_count(s: &str) -> Result<usize, String> {
+    let n: usize = s.parse().map_err(|e| format!("{e}"))?;
+    if n > MAX_THREADS {
+        return Err(format!(
+            "{n} is not in 0..={MAX_THREADS} (0 = one per core)"
+        ));
+    }
+    Ok(n)
+}
+
 /// Sets the size of the global thread pool (0 = one thread per core).
 pub fn set_threads(threads: usize) -> CmdResult {
     if threads > 0 {

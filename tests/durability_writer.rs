@@ -120,6 +120,28 @@ fn a_failed_rename_leaves_nothing() {
     assert_eq!(dir.names(), ["d.mrcz"]);
 }
 
+/// Replacing a file keeps its permission bits, as overwriting it with `cp` would; a new file
+/// gets the process's defaults.
+#[cfg(unix)]
+#[test]
+fn a_replaced_file_keeps_its_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("perms");
+    let dest = dir.path("shared.mrcz");
+    let mode_of = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    write_file(&dest, Mode::Float32, &frame(0), &opts());
+    let default = mode_of(&dest);
+    for wanted in [0o664, 0o600, 0o444] {
+        assert_ne!(wanted, default);
+        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(wanted)).unwrap();
+        write_file(&dest, Mode::Float32, &frame(1), &opts());
+        assert_eq!(mode_of(&dest), wanted, "{wanted:o}");
+    }
+    let fresh = dir.path("fresh.mrcz");
+    write_file(&fresh, Mode::Float32, &frame(2), &opts());
+    assert_eq!(mode_of(&fresh), default);
+}
+
 fn write_file(path: &Path, mode: Mode, data: &[u8], opts: &WriteOptions) {
     let mut w = Writer::create(path, NXY.0, NXY.1, mode, opts).unwrap();
     w.write_frames(data).unwrap();

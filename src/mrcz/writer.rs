@@ -763,7 +763,25 @@ pub fn temp_path(dest: &Path) -> PathBuf {
 }
 
 /// Makes `tmp` durable and moves it to `dest` (fsync file, rename, fsync folder).
+///
+/// A regular file already at `dest` hands its permissions on to the new one (and, on Unix, its
+/// owner and group where the process may set them), as overwriting it with `cp` would: a
+/// group-writable file in a shared folder stays group-writable.
 pub fn commit_file(file: &File, tmp: &Path, dest: &Path) -> Result<()> {
+    if let Ok(old) = fs::metadata(dest)
+        && old.is_file()
+    {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            // Best effort: only root may give a file away; a group needs membership. (Before
+            // the mode, since a change of owner may clear set-id bits.)
+            if std::os::unix::fs::fchown(file, Some(old.uid()), Some(old.gid())).is_err() {
+                let _ = std::os::unix::fs::fchown(file, None, Some(old.gid()));
+            }
+        }
+        file.set_permissions(old.permissions())?;
+    }
     file.sync_all()?;
     fs::rename(tmp, dest)?;
     let dir = match dest.parent() {

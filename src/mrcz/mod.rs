@@ -7,6 +7,7 @@
 mod destination;
 #[cfg(target_os = "linux")]
 pub mod direct;
+mod nearby;
 pub mod output;
 mod pixel;
 mod reader;

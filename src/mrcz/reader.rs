@@ -12,6 +12,7 @@ use crate::blosc::{self, ChunkHeader};
 use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::mrc::{Endian, HEADER_LEN, Header, Metadata, Mode};
+use crate::mrcz::nearby::Nearby;
 use crate::mrcz::pixel::{Pixel, swap_bytes};
 
 /// Caps on what a reader may allocate, so that a small hostile file cannot claim gigabytes.
@@ -638,6 +639,7 @@ fn walk_chunks<R: Read + Seek>(
     let mut chunks = Vec::with_capacity(cap);
     let mut version = None;
     let mut head = [0u8; 32];
+    let mut src = Nearby::new(src, pos)?;
     let incomplete = |z: u64, warnings: &mut Vec<String>| {
         warnings.push(format!(
             "file incomplete: {z} of {nz} frames present (frame {z}'s chunk is cut short by the \
@@ -659,8 +661,7 @@ fn walk_chunks<R: Read + Seek>(
         }
         // 32 bytes when the file has them, so that Blosc2 special-value chunks are recognised.
         let head = &mut head[..(file_len - pos).min(32) as usize];
-        src.seek(SeekFrom::Start(pos))?;
-        src.read_exact(head)?;
+        src.read_exact_at(pos, head)?;
         let ch = ChunkHeader::parse(head).map_err(|source| Error::Chunk { frame: z, source })?;
         if ch.nbytes != frame_len {
             return Err(Error::format(

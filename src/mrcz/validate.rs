@@ -27,6 +27,7 @@ use crate::mrc::{
     Check, DataStats, EXTTYP_JSON, EXTTYP_MSGPACK, Endian, HEADER_LEN, Header, Metadata, Mode,
     Severity, Warning, validate_header,
 };
+use crate::mrcz::nearby::Nearby;
 use crate::mrcz::pixel::{swap_bytes, unpack_uint4};
 use crate::mrcz::reader::{ReadOptions, Reader, chunk_can_hold};
 use crate::mrcz::stats::Stats;
@@ -439,6 +440,7 @@ impl Validation {
         let mut extents = Vec::with_capacity(nz.min((file_len - pos) / 16 + 1) as usize);
         let (mut codec_noted, mut typesize_noted, mut blocksize_noted) = (false, false, false);
         let mut head = [0u8; 32];
+        let mut src = Nearby::new(src, pos)?;
         let mut sum: u64 = 0;
         let mut broken = false;
         for z in 0..nz {
@@ -454,8 +456,7 @@ impl Validation {
                 break;
             }
             let head = &mut head[..(file_len - pos).min(32) as usize];
-            src.seek(SeekFrom::Start(pos))?;
-            src.read_exact(head)?;
+            src.read_exact_at(pos, head)?;
             let ch = match ChunkHeader::parse(head) {
                 Ok(ch) => ch,
                 Err(e) => {
@@ -575,11 +576,14 @@ impl Validation {
         let mut chunk = Vec::new();
         let mut stats = Stats::default();
         let mut failed = false;
+        let Some(&(first, _)) = data.extents.first() else {
+            return Ok(());
+        };
+        let mut src = Nearby::new(src, first)?;
         for (z, &(offset, len)) in data.extents.iter().enumerate() {
-            src.seek(SeekFrom::Start(offset))?;
             if h.is_compressed() {
                 chunk.resize(len, 0);
-                src.read_exact(&mut chunk)?;
+                src.read_exact_at(offset, &mut chunk)?;
                 if let Err(e) = blosc::decompress_into(&chunk, &mut frame, &options.read.blosc) {
                     self.invalid(
                         FileCheck::Decode,
@@ -589,7 +593,7 @@ impl Validation {
                     continue;
                 }
             } else {
-                src.read_exact(&mut frame)?;
+                src.read_exact_at(offset, &mut frame)?;
             }
             if h.endian != Endian::native() {
                 swap_bytes(&mut frame, h.mode.swap_unit());

@@ -5,6 +5,7 @@
 //! a million 17-byte chunks took 2.6 s to index, two thirds of it copying those buffers.
 //! [`Nearby`] seeks relatively from where its last read ended (`Seek::seek_relative`), which a
 //! `BufReader` serves from its buffer when the offset is in it; other sources seek as before.
+//! [`read_exact_at`] does the same for a source that outlives one walk (the `Reader`'s).
 
 use std::io::{self, Read, Seek, SeekFrom};
 
@@ -24,15 +25,37 @@ impl<'a, R: Read + Seek> Nearby<'a, R> {
     /// Fills `buf` from offset `pos`. After an error the tracked offset is stale: the caller
     /// stops (every caller returns the error).
     pub(crate) fn read_exact_at(&mut self, pos: u64, buf: &mut [u8]) -> io::Result<()> {
-        if pos != self.pos {
-            let delta = i64::try_from(i128::from(pos) - i128::from(self.pos))
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "seek beyond 2^63"))?;
-            self.src.seek_relative(delta)?;
-        }
-        self.src.read_exact(buf)?;
+        let mut at = Some(self.pos);
+        read_exact_at(self.src, &mut at, pos, buf)?;
         self.pos = pos + buf.len() as u64;
         Ok(())
     }
+}
+
+/// Fills `buf` from offset `pos` of `src`, for a source whose last read ended at `at` (if
+/// known): a relative seek from there, or an absolute one. `at` is updated, and forgotten when
+/// the read fails.
+pub(crate) fn read_exact_at<R: Read + Seek>(
+    src: &mut R,
+    at: &mut Option<u64>,
+    pos: u64,
+    buf: &mut [u8],
+) -> io::Result<()> {
+    let here = at.take();
+    match here {
+        Some(h) if h == pos => {}
+        Some(h) => {
+            let delta = i64::try_from(i128::from(pos) - i128::from(h))
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "seek beyond 2^63"))?;
+            src.seek_relative(delta)?;
+        }
+        None => {
+            src.seek(SeekFrom::Start(pos))?;
+        }
+    }
+    src.read_exact(buf)?;
+    *at = Some(pos + buf.len() as u64);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use crate::blosc::{self, ChunkHeader};
 use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::mrc::{Endian, HEADER_LEN, Header, Metadata, Mode};
-use crate::mrcz::nearby::Nearby;
+use crate::mrcz::nearby::{self, Nearby};
 use crate::mrcz::pixel::{Pixel, swap_bytes};
 
 /// Caps on what a reader may allocate, so that a small hostile file cannot claim gigabytes.
@@ -72,6 +72,9 @@ pub struct Reader<R> {
     chunk_version: Option<u8>,
     options: ReadOptions,
     scratch: Vec<u8>,
+    /// Where the last read of `src` ended, if known: reads of nearby frames then seek relatively
+    /// and a `BufReader` keeps its buffer (see `nearby`).
+    src_at: Option<u64>,
 }
 
 /// One frame's bytes as stored in the file, read by [`Reader::read_stored`] and not yet decoded.
@@ -419,6 +422,7 @@ impl<R: Read + Seek> Reader<R> {
             chunk_version,
             options,
             scratch: Vec::new(),
+            src_at: None,
         })
     }
 
@@ -525,8 +529,7 @@ impl<R: Read + Seek> Reader<R> {
         match &self.layout {
             Layout::Plain { offset, .. } => {
                 let start = offset + range.start as u64 * self.frame_len as u64;
-                self.src.seek(SeekFrom::Start(start))?;
-                self.src.read_exact(dst)?;
+                nearby::read_exact_at(&mut self.src, &mut self.src_at, start, dst)?;
             }
             Layout::Chunks(chunks) => {
                 let chunks = &chunks[range.clone()];
@@ -534,8 +537,7 @@ impl<R: Read + Seek> Reader<R> {
                 // Chunks are contiguous: one read brings all of them.
                 let span = (last.0 + last.1 as u64 - first.0) as usize;
                 self.scratch.resize(span, 0);
-                self.src.seek(SeekFrom::Start(first.0))?;
-                self.src.read_exact(&mut self.scratch)?;
+                nearby::read_exact_at(&mut self.src, &mut self.src_at, first.0, &mut self.scratch)?;
                 let limits = &self.options.blosc;
                 let scratch = &self.scratch;
                 let decode = |(k, out): (usize, &mut [u8])| {
@@ -575,8 +577,7 @@ impl<R: Read + Seek> Reader<R> {
             ))
         })?;
         buf.resize(len, 0);
-        self.src.seek(SeekFrom::Start(offset))?;
-        self.src.read_exact(&mut buf)?;
+        nearby::read_exact_at(&mut self.src, &mut self.src_at, offset, &mut buf)?;
         Ok(StoredFrame {
             index: i,
             bytes: buf,

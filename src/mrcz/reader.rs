@@ -12,7 +12,7 @@ use crate::blosc::{self, ChunkHeader};
 use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::mrc::{Endian, HEADER_LEN, Header, Metadata, Mode};
-use crate::mrcz::nearby::{self, Nearby};
+use crate::mrcz::nearby;
 use crate::mrcz::pixel::{Pixel, swap_bytes};
 
 /// Caps on what a reader may allocate, so that a small hostile file cannot claim gigabytes.
@@ -529,7 +529,7 @@ impl<R: Read + Seek> Reader<R> {
         match &self.layout {
             Layout::Plain { offset, .. } => {
                 let start = offset + range.start as u64 * self.frame_len as u64;
-                nearby::read_exact_at(&mut self.src, &mut self.src_at, start, dst)?;
+                nearby::read_exact(&mut self.src, &mut self.src_at, start, dst)?;
             }
             Layout::Chunks(chunks) => {
                 let chunks = &chunks[range.clone()];
@@ -537,7 +537,7 @@ impl<R: Read + Seek> Reader<R> {
                 // Chunks are contiguous: one read brings all of them.
                 let span = (last.0 + last.1 as u64 - first.0) as usize;
                 self.scratch.resize(span, 0);
-                nearby::read_exact_at(&mut self.src, &mut self.src_at, first.0, &mut self.scratch)?;
+                nearby::read_exact(&mut self.src, &mut self.src_at, first.0, &mut self.scratch)?;
                 let limits = &self.options.blosc;
                 let scratch = &self.scratch;
                 let decode = |(k, out): (usize, &mut [u8])| {
@@ -577,7 +577,7 @@ impl<R: Read + Seek> Reader<R> {
             ))
         })?;
         buf.resize(len, 0);
-        nearby::read_exact_at(&mut self.src, &mut self.src_at, offset, &mut buf)?;
+        nearby::read_exact(&mut self.src, &mut self.src_at, offset, &mut buf)?;
         Ok(StoredFrame {
             index: i,
             bytes: buf,
@@ -640,7 +640,7 @@ fn walk_chunks<R: Read + Seek>(
     let mut chunks = Vec::with_capacity(cap);
     let mut version = None;
     let mut head = [0u8; 32];
-    let mut src = Nearby::new(src, pos)?;
+    let mut at = None;
     let incomplete = |z: u64, warnings: &mut Vec<String>| {
         warnings.push(format!(
             "file incomplete: {z} of {nz} frames present (frame {z}'s chunk is cut short by the \
@@ -662,7 +662,7 @@ fn walk_chunks<R: Read + Seek>(
         }
         // 32 bytes when the file has them, so that Blosc2 special-value chunks are recognised.
         let head = &mut head[..(file_len - pos).min(32) as usize];
-        src.read_exact_at(pos, head)?;
+        nearby::read_exact(src, &mut at, pos, head)?;
         let ch = ChunkHeader::parse(head).map_err(|source| Error::Chunk { frame: z, source })?;
         if ch.nbytes != frame_len {
             return Err(Error::format(

@@ -27,7 +27,7 @@ use crate::mrc::{
     Check, DataStats, EXTTYP_JSON, EXTTYP_MSGPACK, Endian, HEADER_LEN, Header, Metadata, Mode,
     Severity, Warning, validate_header,
 };
-use crate::mrcz::nearby::Nearby;
+use crate::mrcz::nearby;
 use crate::mrcz::pixel::{swap_bytes, unpack_uint4};
 use crate::mrcz::reader::{ReadOptions, Reader, chunk_can_hold};
 use crate::mrcz::stats::Stats;
@@ -440,7 +440,7 @@ impl Validation {
         let mut extents = Vec::with_capacity(nz.min((file_len - pos) / 16 + 1) as usize);
         let (mut codec_noted, mut typesize_noted, mut blocksize_noted) = (false, false, false);
         let mut head = [0u8; 32];
-        let mut src = Nearby::new(src, pos)?;
+        let mut at = None;
         let mut sum: u64 = 0;
         let mut broken = false;
         for z in 0..nz {
@@ -456,7 +456,7 @@ impl Validation {
                 break;
             }
             let head = &mut head[..(file_len - pos).min(32) as usize];
-            src.read_exact_at(pos, head)?;
+            nearby::read_exact(src, &mut at, pos, head)?;
             let ch = match ChunkHeader::parse(head) {
                 Ok(ch) => ch,
                 Err(e) => {
@@ -576,14 +576,11 @@ impl Validation {
         let mut chunk = Vec::new();
         let mut stats = Stats::default();
         let mut failed = false;
-        let Some(&(first, _)) = data.extents.first() else {
-            return Ok(());
-        };
-        let mut src = Nearby::new(src, first)?;
+        let mut at = None;
         for (z, &(offset, len)) in data.extents.iter().enumerate() {
             if h.is_compressed() {
                 chunk.resize(len, 0);
-                src.read_exact_at(offset, &mut chunk)?;
+                nearby::read_exact(src, &mut at, offset, &mut chunk)?;
                 if let Err(e) = blosc::decompress_into(&chunk, &mut frame, &options.read.blosc) {
                     self.invalid(
                         FileCheck::Decode,
@@ -593,7 +590,7 @@ impl Validation {
                     continue;
                 }
             } else {
-                src.read_exact_at(offset, &mut frame)?;
+                nearby::read_exact(src, &mut at, offset, &mut frame)?;
             }
             if h.endian != Endian::native() {
                 swap_bytes(&mut frame, h.mode.swap_unit());

@@ -72,9 +72,6 @@ pub struct Reader<R> {
     chunk_version: Option<u8>,
     options: ReadOptions,
     scratch: Vec<u8>,
-    /// Where the last read of `src` ended, if known: reads of nearby frames then seek relatively
-    /// and a `BufReader` keeps its buffer (see `nearby`).
-    src_at: Option<u64>,
 }
 
 /// One frame's bytes as stored in the file, read by [`Reader::read_stored`] and not yet decoded.
@@ -422,7 +419,6 @@ impl<R: Read + Seek> Reader<R> {
             chunk_version,
             options,
             scratch: Vec::new(),
-            src_at: None,
         })
     }
 
@@ -529,7 +525,7 @@ impl<R: Read + Seek> Reader<R> {
         match &self.layout {
             Layout::Plain { offset, .. } => {
                 let start = offset + range.start as u64 * self.frame_len as u64;
-                nearby::read_exact(&mut self.src, &mut self.src_at, start, dst)?;
+                nearby::read_exact(&mut self.src, start, dst)?;
             }
             Layout::Chunks(chunks) => {
                 let chunks = &chunks[range.clone()];
@@ -537,7 +533,7 @@ impl<R: Read + Seek> Reader<R> {
                 // Chunks are contiguous: one read brings all of them.
                 let span = (last.0 + last.1 as u64 - first.0) as usize;
                 self.scratch.resize(span, 0);
-                nearby::read_exact(&mut self.src, &mut self.src_at, first.0, &mut self.scratch)?;
+                nearby::read_exact(&mut self.src, first.0, &mut self.scratch)?;
                 let limits = &self.options.blosc;
                 let scratch = &self.scratch;
                 let decode = |(k, out): (usize, &mut [u8])| {
@@ -577,7 +573,7 @@ impl<R: Read + Seek> Reader<R> {
             ))
         })?;
         buf.resize(len, 0);
-        nearby::read_exact(&mut self.src, &mut self.src_at, offset, &mut buf)?;
+        nearby::read_exact(&mut self.src, offset, &mut buf)?;
         Ok(StoredFrame {
             index: i,
             bytes: buf,
@@ -640,7 +636,6 @@ fn walk_chunks<R: Read + Seek>(
     let mut chunks = Vec::with_capacity(cap);
     let mut version = None;
     let mut head = [0u8; 32];
-    let mut at = None;
     let incomplete = |z: u64, warnings: &mut Vec<String>| {
         warnings.push(format!(
             "file incomplete: {z} of {nz} frames present (frame {z}'s chunk is cut short by the \
@@ -662,7 +657,7 @@ fn walk_chunks<R: Read + Seek>(
         }
         // 32 bytes when the file has them, so that Blosc2 special-value chunks are recognised.
         let head = &mut head[..(file_len - pos).min(32) as usize];
-        nearby::read_exact(src, &mut at, pos, head)?;
+        nearby::read_exact(src, pos, head)?;
         let ch = ChunkHeader::parse(head).map_err(|source| Error::Chunk { frame: z, source })?;
         if ch.nbytes != frame_len {
             return Err(Error::format(

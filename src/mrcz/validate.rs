@@ -440,7 +440,6 @@ impl Validation {
         let mut extents = Vec::with_capacity(nz.min((file_len - pos) / 16 + 1) as usize);
         let (mut codec_noted, mut typesize_noted, mut blocksize_noted) = (false, false, false);
         let mut head = [0u8; 32];
-        let mut at = None;
         let mut sum: u64 = 0;
         let mut broken = false;
         for z in 0..nz {
@@ -456,7 +455,7 @@ impl Validation {
                 break;
             }
             let head = &mut head[..(file_len - pos).min(32) as usize];
-            nearby::read_exact(src, &mut at, pos, head)?;
+            nearby::read_exact(src, pos, head)?;
             let ch = match ChunkHeader::parse(head) {
                 Ok(ch) => ch,
                 Err(e) => {
@@ -576,11 +575,10 @@ impl Validation {
         let mut chunk = Vec::new();
         let mut stats = Stats::default();
         let mut failed = false;
-        let mut at = None;
         for (z, &(offset, len)) in data.extents.iter().enumerate() {
             if h.is_compressed() {
                 chunk.resize(len, 0);
-                nearby::read_exact(src, &mut at, offset, &mut chunk)?;
+                nearby::read_exact(src, offset, &mut chunk)?;
                 if let Err(e) = blosc::decompress_into(&chunk, &mut frame, &options.read.blosc) {
                     self.invalid(
                         FileCheck::Decode,
@@ -590,7 +588,7 @@ impl Validation {
                     continue;
                 }
             } else {
-                nearby::read_exact(src, &mut at, offset, &mut frame)?;
+                nearby::read_exact(src, offset, &mut frame)?;
             }
             if h.endian != Endian::native() {
                 swap_bytes(&mut frame, h.mode.swap_unit());

@@ -12,7 +12,7 @@ use mrcz::mrcz::{
 };
 
 use super::progress::Progress;
-use super::{CmdResult, CodecArg, Failure, ShuffleArg, output_path, set_threads, thread_count};
+use super::{CmdResult, CodecArg, Failure, ShuffleArg, ThreadArgs, output_path};
 
 /// Arguments of `mrcz compress`.
 #[derive(Debug, Args)]
@@ -56,9 +56,8 @@ pub struct DecompressArgs {
 /// Options every conversion shares.
 #[derive(Debug, Args)]
 pub struct OutputArgs {
-    /// Worker threads (0 = one per core, at most 1024).
-    #[arg(long, default_value_t = 0, value_parser = thread_count)]
-    threads: usize,
+    #[command(flatten)]
+    threads: ThreadArgs,
     /// Byte order of the output.
     #[arg(long, value_enum, default_value_t = EndianArg::Little)]
     endian: EndianArg,
@@ -149,7 +148,7 @@ struct Job<'a> {
 
 impl Job<'_> {
     fn run(&self, verb: &str) -> CmdResult {
-        set_threads(self.out.threads)?;
+        self.out.threads.start()?;
         let start = Instant::now();
         let mut reader = Reader::open(self.input).map_err(|e| Failure::at(self.input, e))?;
         for w in reader.warnings() {

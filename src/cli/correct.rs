@@ -98,7 +98,7 @@ pub fn label(verb: &str, outliers: bool, gain: Option<&LoadedGain>) -> String {
 
 /// Runs `mrcz correct`.
 pub fn run(a: CorrectArgs) -> CmdResult {
-    a.read.start()?;
+    a.read.threads.start()?;
     let start = Instant::now();
     let mut movie = a.read.open(&a.input)?;
     if same_file(&a.input, &a.output) {

@@ -15,7 +15,7 @@ use mrcz::mrc::{Metadata, Mode};
 use mrcz::mrcz::{Compression, Reader, WriteOptions, Writer};
 use mrcz::synthetic::counting_frame;
 
-use super::{CmdResult, Failure, set_threads, thread_count};
+use super::{CmdResult, Failure, ThreadArgs};
 
 /// Arguments of `mrcz demo`.
 #[derive(Debug, Args)]
@@ -29,9 +29,8 @@ pub struct DemoArgs {
     /// Mean electrons per pixel per frame.
     #[arg(long, default_value_t = 1.0)]
     dose: f64,
-    /// Worker threads (0 = one per core, at most 1024).
-    #[arg(long, default_value_t = 0, value_parser = thread_count)]
-    threads: usize,
+    #[command(flatten)]
+    threads: ThreadArgs,
     /// Keep the files (in this folder) instead of a temporary folder that is removed.
     #[arg(long)]
     keep: Option<PathBuf>,
@@ -42,7 +41,7 @@ pub struct DemoArgs {
 
 /// Runs `mrcz demo`.
 pub fn run(a: DemoArgs) -> CmdResult {
-    set_threads(a.threads)?;
+    a.threads.start()?;
     if a.size == 0 || a.frames == 0 {
         return Err(Failure::msg("--size and --frames must be positive"));
     }

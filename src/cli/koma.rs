@@ -105,7 +105,7 @@ struct Pending {
 
 /// Runs `mrcz koma`.
 pub fn run(a: KomaArgs) -> CmdResult {
-    a.read.start()?;
+    a.read.threads.start()?;
     let start = Instant::now();
     let radius = a.radius as usize;
     let total = a.inputs.len();

@@ -33,7 +33,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use mrcz::blosc::Shuffle;
 use mrcz::codec::Codec;
@@ -195,8 +195,31 @@ pub type CmdResult = Result<(), Failure>;
 /// minutes starting threads before failing or running out of memory.
 pub const MAX_THREADS: usize = 1024;
 
+/// `--threads`, flattened into every command that runs on the thread pool.
+#[derive(Debug, Args)]
+pub struct ThreadArgs {
+    /// Worker threads (0 = one per core, at most 1024).
+    #[arg(long, default_value_t = 0, value_parser = thread_count)]
+    pub threads: usize,
+}
+
+impl ThreadArgs {
+    /// Sizes the global thread pool (0 = one thread per core); call once, before any parallel
+    /// work.
+    pub fn start(&self) -> CmdResult {
+        let n = self.threads;
+        if n > 0 {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build_global()
+                .map_err(|e| Failure::msg(format!("cannot start {n} threads: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
 /// Parses `--threads`: 0 (one per core) up to [`MAX_THREADS`].
-pub fn thread_count(s: &str) -> Result<usize, String> {
+fn thread_count(s: &str) -> Result<usize, String> {
     let n: usize = s.parse().map_err(|e| format!("{e}"))?;
     if n > MAX_THREADS {
         return Err(format!(
@@ -204,17 +227,6 @@ pub fn thread_count(s: &str) -> Result<usize, String> {
         ));
     }
     Ok(n)
-}
-
-/// Sets the size of the global thread pool (0 = one thread per core).
-pub fn set_threads(threads: usize) -> CmdResult {
-    if threads > 0 {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build_global()
-            .map_err(|e| Failure::msg(format!("cannot start {threads} threads: {e}")))?;
-    }
-    Ok(())
 }
 
 /// Parses the arguments, runs the command, and maps the outcome to an exit status.

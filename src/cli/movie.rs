@@ -21,7 +21,7 @@ use mrcz::mrc::{Header, Mode};
 use mrcz::mrcz::{Compression, FileWriter, Pixel, Reader, WriteOptions, unpack_uint4};
 
 use super::progress::Progress;
-use super::{CmdResult, CodecArg, Failure, ShuffleArg, set_threads, thread_count};
+use super::{CmdResult, CodecArg, Failure, ShuffleArg, ThreadArgs};
 
 /// Largest batch of decoded frames held at once while reading a movie (a few frames of a 4K
 /// movie: enough for the integer summing kernel and parallel decompression to pay off).
@@ -33,17 +33,11 @@ pub struct ReadArgs {
     /// Read mode-0 input as signed bytes (MRC2014's definition) instead of unsigned counts.
     #[arg(long)]
     pub signed8: bool,
-    /// Worker threads (0 = one per core, at most 1024).
-    #[arg(long, default_value_t = 0, value_parser = thread_count)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub threads: ThreadArgs,
 }
 
 impl ReadArgs {
-    /// Starts the worker pool with `--threads` workers; call once, before any parallel work.
-    pub fn start(&self) -> CmdResult {
-        set_threads(self.threads)
-    }
-
     /// Opens the movie at `path` as `--signed8` says (see [`Movie::open`]).
     pub fn open(&self, path: &Path) -> Result<Movie, Failure> {
         Movie::open(path, self.signed8)

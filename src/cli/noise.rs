@@ -41,7 +41,7 @@ impl FrameSink for Acc {
 
 /// Runs `mrcz noise`.
 pub fn run(a: NoiseArgs) -> CmdResult {
-    a.read.start()?;
+    a.read.threads.start()?;
     let mut movie = a.read.open(&a.input)?;
     let (ny, nx) = movie.shape();
     let mut acc = Acc(PearsonAccumulator::new(ny * nx).map_err(|e| Failure::at(&a.input, e))?);

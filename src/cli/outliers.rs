@@ -32,7 +32,7 @@ pub struct OutliersArgs {
 
 /// Runs `mrcz outliers`.
 pub fn run(a: OutliersArgs) -> CmdResult {
-    a.read.start()?;
+    a.read.threads.start()?;
     let mut movie = a.read.open(&a.input)?;
     let shape = movie.shape();
     let loaded = a.gain.load(shape)?;
